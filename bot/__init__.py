@@ -1,0 +1,1 @@
+"""xiaoer (店小二): the shop's domain logic, testable without Rasa."""

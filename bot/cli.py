@@ -1,0 +1,154 @@
+"""The `xiaoer` command: check, seed, train, run (and evaluate) the shop bot."""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+
+from bot import settings
+
+
+def cmd_check(_: argparse.Namespace) -> int:
+    """Validate shop.yml and the phrase library, as the servers do at start-up."""
+    from bot.phrases import load_library
+    from bot.shop import load_shop
+
+    cfg = load_shop()
+    lib = load_library()
+    print(f"shop.yml OK: {cfg.name}, {len(cfg.couriers)} couriers")
+    print(f"responses/ OK: {len(lib.phrases)} phrases")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from bot.seed import is_seeded, reset_and_seed
+
+    if is_seeded() and not args.reset:
+        print(f"database already has the demo shop ({settings.database_url()}); use --reset to recreate it")
+        return 0
+    reset_and_seed()
+    print(f"seeded the demo shop into {settings.database_url()}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from bot.training import ensure_model, model_path
+
+    target = model_path(config=args.config)
+    if target.exists() and not args.force:
+        print(f"model is up to date: {target.relative_to(settings.ROOT)}")
+        return 0
+    started = time.monotonic()
+    path = ensure_model(config=args.config, force=args.force)
+    print(f"trained {path.relative_to(settings.ROOT)} in {time.monotonic() - started:.0f}s")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Train if needed, parse the held-back split, print and save the report."""
+    import subprocess
+
+    from bot import evaluation as ev
+    from bot.training import ensure_model, rasa_bin
+
+    model = ensure_model(config=args.config)
+    examples = ev.load_holdout()
+    print(f"evaluating {model.name} on {len(examples)} held-back messages …")
+    report = ev.score(examples, ev.predict(model, examples))
+    text = ev.markdown(report, f"NLU evaluation: {args.config}")
+    print(text)
+    out = settings.ROOT / "reports"
+    out.mkdir(exist_ok=True)
+    (out / "nlu.md").write_text(text, encoding="utf-8")
+    ev.confusion_png(report, out / "confusion.png")
+    print(f"saved {out / 'nlu.md'} and {out / 'confusion.png'}")
+    if args.folds:
+        print(f"running {args.folds}-fold cross-validation on the training data (rasa test nlu) …")
+        return subprocess.call([rasa_bin(), "test", "nlu", "--nlu", "data", "--config", args.config,
+                                "--cross-validation", "--folds", str(args.folds), "--out", str(out / "cross-validation")],
+                               cwd=settings.ROOT)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.phrases import load_library
+    from bot.seed import is_seeded, reset_and_seed
+    from bot.servers import Ports, Servers
+    from bot.shop import load_shop
+    from bot.training import ensure_model
+
+    load_shop()
+    load_library()
+    if not is_seeded():
+        reset_and_seed()
+        print("seeded the demo shop")
+    model = ensure_model()
+    servers = Servers(model=model, ports=Ports(args.rasa_port, args.actions_port, args.console_port))
+    print("starting the action server, the Rasa server and the console …", flush=True)
+    started = time.monotonic()
+    servers.start()
+    urls = servers.urls
+    print(f"""
+ready in {time.monotonic() - started:.0f}s
+  store chat page (buyer):  {urls['console']}/
+  Rasa REST channel:        {urls['rasa']}/webhooks/rest/webhook
+  console protocol channel: {urls['rasa']}/webhooks/console/webhook
+  action server:            {urls['actions']}/health
+  logs:                     {servers.log_dir}
+Press Ctrl-C to stop.""", flush=True)
+
+    def _stop(*_):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while True:
+            for name, proc in servers.procs.items():
+                if proc.poll() is not None:
+                    print(f"{name} server stopped unexpectedly (exit {proc.returncode}); see {servers.log_dir}/{name}.log")
+                    return 1
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\nstopping …", flush=True)
+    finally:
+        servers.stop()
+        print("stopped.")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="xiaoer", description="店小二: the shop's chat assistant")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("check", help="validate shop.yml and the phrase library").set_defaults(func=cmd_check)
+    seed = sub.add_parser("seed", help="create the demo shop's database")
+    seed.add_argument("--reset", action="store_true", help="drop and recreate the shop data")
+    seed.set_defaults(func=cmd_seed)
+    train = sub.add_parser("train", help="train the model if training data or config changed")
+    train.add_argument("--config", default="config.yml")
+    train.add_argument("--force", action="store_true")
+    train.set_defaults(func=cmd_train)
+    ev = sub.add_parser("eval", help="evaluate the NLU on the held-back split")
+    ev.add_argument("--config", default="config.yml")
+    ev.add_argument("--folds", type=int, default=0, help="also run k-fold cross-validation")
+    ev.set_defaults(func=cmd_eval)
+    run = sub.add_parser("run", help="start the bot: action server, Rasa server and console")
+    run.add_argument("--rasa-port", type=int, default=settings.RASA_PORT)
+    run.add_argument("--actions-port", type=int, default=settings.ACTIONS_PORT)
+    run.add_argument("--console-port", type=int, default=settings.CONSOLE_PORT)
+    run.set_defaults(func=cmd_run)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except Exception as exc:  # a clear one-line error for the known failure kinds
+        from bot.phrases import PhraseError
+        from bot.shop import ShopConfigError
+
+        if isinstance(exc, (PhraseError, ShopConfigError, RuntimeError)):
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

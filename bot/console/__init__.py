@@ -1,0 +1,1 @@
+"""The console web app: the store chat page buyers use (later: agent workbench, trainer pages)."""

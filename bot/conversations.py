@@ -1,0 +1,68 @@
+"""Conversations and their messages in the shop database.
+
+Every buyer message is written here before the bot answers, and every reply after, so a
+chat can be replayed, audited and used as training material — whatever crashes later.
+"""
+from __future__ import annotations
+
+from typing import List, Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import clock
+from bot.models import Buyer, Conversation, Message
+
+
+def conversation_for(session: Session, shop_id: str, buyer_id: str, nick: Optional[str] = None) -> Conversation:
+    """The buyer's current conversation with the shop, started if there is none."""
+    conv = session.execute(
+        select(Conversation)
+        .where(Conversation.shop_id == shop_id, Conversation.buyer_id == buyer_id)
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if conv is None:
+        if session.get(Buyer, buyer_id) is None:
+            session.add(Buyer(id=buyer_id, shop_id=shop_id, nick=nick or buyer_id, created_at=clock.now()))
+        conv = Conversation(shop_id=shop_id, buyer_id=buyer_id, started_at=clock.now(), last_message_at=clock.now())
+        session.add(conv)
+        session.flush()
+    return conv
+
+
+def find_message(session: Session, message_id: str) -> Optional[Message]:
+    return session.execute(select(Message).where(Message.message_id == message_id)).scalar_one_or_none()
+
+
+def record(
+    session: Session,
+    conv: Conversation,
+    direction: str,
+    sender: str,
+    text: str,
+    message_id: Optional[str] = None,
+    kind: str = "text",
+    reply_to: Optional[str] = None,
+) -> Message:
+    msg = Message(
+        conversation_id=conv.id,
+        message_id=message_id,
+        direction=direction,
+        sender=sender,
+        kind=kind,
+        text=text,
+        reply_to=reply_to,
+        created_at=clock.now(),
+    )
+    conv.last_message_at = msg.created_at
+    session.add(msg)
+    session.flush()
+    return msg
+
+
+def replies_to(session: Session, message_id: str) -> List[Message]:
+    """The bot's replies already sent for a buyer message (for retried deliveries)."""
+    return list(
+        session.execute(select(Message).where(Message.reply_to == message_id).order_by(Message.id)).scalars()
+    )

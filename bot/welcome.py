@@ -1,0 +1,23 @@
+"""Which welcome the buyer gets: peak, returning buyer, or first visit (handbook §1, §6)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Dict, Tuple
+
+from sqlalchemy import func, select
+
+from bot.db import session_scope
+from bot.models import Buyer, Order
+from bot.peak import in_rush
+from bot.shop import ShopConfig
+
+
+def welcome_reply(cfg: ShopConfig, buyer_id: str, when: datetime) -> Tuple[str, Dict[str, object]]:
+    if in_rush(when, cfg):
+        return "welcome.peak", {}
+    with session_scope() as session:
+        buyer = session.get(Buyer, buyer_id)
+        orders = session.execute(select(func.count(Order.id)).where(Order.buyer_id == buyer_id)).scalar_one()
+        if buyer is not None and orders:
+            return "welcome.returning", {"buyer_nick": buyer.nick}
+    return "welcome.first", {}

@@ -1,0 +1,1 @@
+"""Channels that connect consoles to the Rasa server."""

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Creates .venv at the repo root and installs everything the bot needs, from nothing.
+# Rasa 3.6 declares Python <3.11; on 3.11 it works with its dependencies installed from our
+# lock file and rasa/rasa-sdk themselves installed with --no-deps (see ../shared/design.md).
+# Re-running is cheap: nothing is reinstalled unless requirements/lock.txt changed.
+#   scripts/setup.sh          the bot
+#   scripts/setup.sh --test   also headless Chromium for the browser tests (needs root/apt)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+  echo "error: Python 3.11 is required ($PYTHON is $("$PYTHON" --version 2>&1))" >&2
+  exit 1
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "==> creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+
+stamp=.venv/.xiaoer-lock
+if ! cmp -s requirements/lock.txt "$stamp" 2>/dev/null; then
+  echo "==> installing dependencies (first time: several minutes, ~3 GB)"
+  .venv/bin/pip install --disable-pip-version-check -q --no-deps -r requirements/lock.txt
+  .venv/bin/pip install --disable-pip-version-check -q --no-deps --ignore-requires-python \
+    rasa==3.6.21 rasa-sdk==3.6.2
+  cp requirements/lock.txt "$stamp"
+fi
+if [ ! -f .venv/.xiaoer-project ] || [ pyproject.toml -nt .venv/.xiaoer-project ]; then
+  .venv/bin/pip install --disable-pip-version-check -q --no-deps -e .
+  touch .venv/.xiaoer-project
+fi
+
+if [ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null 2>&1; then
+  echo "==> installing Chromium for the browser tests"
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+fi
+echo "==> setup done"

@@ -1,0 +1,60 @@
+"""Shared fixtures: one trained model and one set of real servers per test session.
+
+The servers run on free ports against a fresh SQLite database seeded with the demo shop,
+with the shop clock pinned to a quiet weekday morning (not the Double 11 rush, within
+service hours) so answers are deterministic.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from pathlib import Path
+
+import pytest
+
+TEST_NOW = "2026-11-20T10:30:00"
+_tmp = Path(tempfile.mkdtemp(prefix="xiaoer-test-"))
+os.environ["XIAOER_DB_URL"] = f"sqlite:///{_tmp / 'xiaoer.db'}"
+os.environ["XIAOER_NOW"] = TEST_NOW
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def db_url() -> str:
+    from bot.seed import reset_and_seed
+    from datetime import datetime
+
+    reset_and_seed(now=datetime.fromisoformat(TEST_NOW))
+    return os.environ["XIAOER_DB_URL"]
+
+
+@pytest.fixture(scope="session")
+def model() -> Path:
+    """The production model (config.yml), trained once and cached under models/."""
+    from bot.training import ensure_model
+
+    return ensure_model()
+
+
+@pytest.fixture(scope="session")
+def servers(model: Path, db_url: str):
+    from bot.servers import Ports, Servers
+
+    srv = Servers(
+        model=model,
+        ports=Ports(rasa=_free_port(), actions=_free_port(), console=_free_port()),
+        db_url=db_url,
+        log_dir=_tmp / "logs",
+        extra_env={"XIAOER_NOW": TEST_NOW},
+    )
+    srv.start(timeout=240)
+    yield srv
+    srv.stop()

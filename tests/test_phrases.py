@@ -1,0 +1,63 @@
+"""The quick-phrase library is checked at start-up, with errors that name file and line."""
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.phrases import CATEGORIES, PhraseError, library, load_library
+from bot.settings import RESPONSES_DIR
+
+
+def test_library_covers_every_category_and_intent():
+    lib = library()
+    assert {p.category for p in lib.phrases.values()} == set(CATEGORIES)
+    intents = Path(__file__).resolve().parent.parent / "domain.yml"
+    import yaml
+
+    for intent in yaml.safe_load(intents.read_text(encoding="utf-8"))["intents"]:
+        assert lib.for_intent(intent), f"no phrase answers {intent}"
+
+
+def test_every_variant_renders_with_shop_facts():
+    lib = library()
+    request_slots = {"buyer_nick": "阿强", "location": "新疆", "fee": 20, "courier": "顺丰速运", "order_id": "3123",
+                     "position": 3, "wait_minutes": 6, "reason": "buyer_asked"}
+    for phrase in lib.phrases.values():
+        for variant in phrase.variants:
+            text = variant.format_map({**__import__("bot.phrases", fromlist=["x"]).shop_slots(), **request_slots})
+            assert "{" not in text and text.strip()
+
+
+def test_free_shipping_phrase_is_filled_from_shop_config():
+    text = library().render("logistics.free_shipping")
+    assert "99" in text and "8" in text
+
+
+@pytest.fixture()
+def phrase_dir(tmp_path):
+    target = tmp_path / "responses"
+    shutil.copytree(RESPONSES_DIR, target)
+    return target
+
+
+def test_unknown_slot_is_reported_with_file_and_line(phrase_dir):
+    path = phrase_dir / "closing.yml"
+    text = path.read_text(encoding="utf-8").replace("{short_name}", "{shop_nmae}")
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PhraseError) as err:
+        load_library(phrase_dir)
+    assert "closing.yml:" in str(err.value) and "shop_nmae" in str(err.value)
+    assert str(err.value).split("closing.yml:")[1].split(":")[0].isdigit()
+
+
+def test_missing_category_is_reported(phrase_dir):
+    (phrase_dir / "review.yml").unlink()
+    with pytest.raises(PhraseError, match="review"):
+        load_library(phrase_dir)
+
+
+def test_duplicate_id_is_reported(phrase_dir):
+    (phrase_dir / "extra.yml").write_text(
+        "category: closing\nphrases:\n  - id: closing.goodbye\n    variants: [再见]\n", encoding="utf-8")
+    with pytest.raises(PhraseError, match="duplicate phrase id 'closing.goodbye'"):
+        load_library(phrase_dir)

@@ -1,0 +1,62 @@
+"""The demo shop's data: enough realistic data for every answer the bot gives."""
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from bot.db import session_scope
+from bot.models import Agent, Order, OrderStatus, Product, Shipment, ShipmentStatus
+from bot.seed import DEMO_BUYERS, STATUS_COUNTS
+from bot.shop import shop
+
+
+def test_catalogue_has_a_dozen_products_with_size_charts(db_url):
+    with session_scope() as s:
+        products = s.execute(select(Product)).scalars().all()
+        assert len(products) == 12
+        for p in products:
+            sizes = [row.size for row in p.size_chart]
+            assert sizes[:4] == ["S", "M", "L", "XL"]
+            assert all(a.height_max_cm <= b.height_max_cm for a, b in zip(p.size_chart, p.size_chart[1:]))
+            assert p.variants and p.model_size
+
+
+def test_orders_in_every_state(db_url):
+    with session_scope() as s:
+        counts = dict(s.execute(select(Order.status, func.count()).group_by(Order.status)).all())
+    assert counts == STATUS_COUNTS
+    assert sum(counts.values()) >= 300
+
+
+def test_order_timelines_are_consistent(db_url):
+    cfg = shop()
+    with session_scope() as s:
+        for order in s.execute(select(Order)).scalars():
+            if order.paid_at:
+                assert order.created_at <= order.paid_at
+            if order.status in (OrderStatus.SHIPPED, OrderStatus.SIGNED, OrderStatus.COMPLETED):
+                assert order.shipment is not None and order.paid_at <= order.shipped_at
+            if order.status is OrderStatus.COMPLETED:
+                assert order.signed_at <= order.completed_at
+            if order.status is OrderStatus.UNPAID:
+                assert order.paid_at is None and order.shipment is None
+            assert order.freight_fen >= 0 and order.goods_fen > 0
+
+
+def test_problem_parcels_exist_for_the_logistics_answers(db_url):
+    with session_scope() as s:
+        statuses = set(s.execute(select(Shipment.status)).scalars())
+    assert {ShipmentStatus.DELAYED, ShipmentStatus.OUT_OF_AREA, ShipmentStatus.IN_TRANSIT, ShipmentStatus.SIGNED} <= statuses
+
+
+def test_regular_demo_buyer_has_an_order_in_every_state(db_url):
+    regular = DEMO_BUYERS[1][0]
+    with session_scope() as s:
+        states = set(s.execute(select(Order.status).where(Order.buyer_id == regular)).scalars())
+    assert states == set(OrderStatus)
+
+
+def test_agents_have_hashed_passwords(db_url):
+    with session_scope() as s:
+        agents = s.execute(select(Agent)).scalars().all()
+    assert len(agents) >= 3
+    assert all(a.password_hash.startswith("$2") for a in agents)
