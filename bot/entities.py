@@ -34,24 +34,27 @@ class Entity:
 
 
 ORDER_ID = re.compile(r"(?<![\d=/.])\d{12,20}(?![\d])")
-WEIGHT = re.compile(rf"(?:体重\s*)?({NUM})\s*(?:斤|kg|KG|Kg|公斤|千克)|体重\s*(\d{{2,3}})(?![\d.])")
+# Spans cover the value and its unit, not a 身高/体重 prefix (as the training data marks them).
+WEIGHT = re.compile(rf"({NUM})\s*(?:斤|kg|KG|Kg|公斤|千克)|体重\s*(\d{{2,3}})(?![\d.]|\s*(?:斤|kg|KG|Kg|公斤|千克))")
 HEIGHT_UNIT = re.compile(
-    rf"(?:身高\s*)?(?:({NUM})\s*(?:米|m|M)\s*({NUM})?|(\d{{3}})\s*(?:cm|CM|厘米|公分))|身高\s*(\d{{3}}|{NUM})"
+    rf"(?:{NUM})\s*(?:米|m|M)\s*(?:{NUM})?|\d{{3}}\s*(?:cm|CM|厘米|公分)|身高\s*(\d{{3}})(?![\d.米mMcC厘公])"
 )
 # A bare 145–199 is a height only in a message about fit: "170 130斤穿多大", "175的穿什么码".
-BARE_HEIGHT = re.compile(r"(?<![\d.a-zA-Z])(1[4-9]\d)(?![\d.]|\s*(?:元|块|件|个|斤|kg|公斤|号|天|ml|g|克|块钱))")
+BARE_HEIGHT = re.compile(r"(?<![\d.a-zA-Z*])(1[4-9]\d)(?![\d.*]|\s*(?:元|块|件|个|斤|kg|公斤|号|天|ml|g|克|块钱))")
 FIT_CONTEXT = re.compile(r"码|穿|多大|身高|个子|高|尺|size|合适|偏大|偏小|号", re.I)
 # "175 140" / "175/70kg": a weight right after a bare height.
 PAIR_WEIGHT = re.compile(r"^\s*[,，/、\s]\s*(\d{2,3})(?![\d.])(?!\s*(?:斤|kg|公斤|元|块|件|cm|厘米))")
-QUANTITY = re.compile(rf"({NUM})\s*(?:件|个|套|条|只|箱|打)(?!月|小时|星期|礼拜|工作日)")
-SIZE = re.compile(r"(?<![a-zA-Z0-9.])(xxxxxl|xxxxl|xxxl|xxl|xl|[2-6]xl|s|m|l)(?:码|号)?(?![a-zA-Z0-9])", re.I)
+QUANTITY = re.compile(rf"({NUM})\s*(?:件|个|套|条|只|箱|打|张|双)(?!月|小时|星期|礼拜|工作日)")
+# 一个 is mostly "a": 一个包裹, 同一个色, 一个夏天 — not a count of goods.
+NOT_QUANTITY = {"一个"}
+SIZE = re.compile(r"(?<![a-zA-Z0-9.])(xxxxxl|xxxxl|xxxl|xxl|xl|[2-6]xl|s|m|l)(?:码|号|碼|號)?(?![a-zA-Z0-9])", re.I)
 _SIZE_CANON = {"xxl": "2XL", "xxxl": "3XL", "xxxxl": "4XL", "xxxxxl": "5XL"}
 # 明白的/坦白的 are not colours.
 NOT_COLOR_BEFORE = set("明坦表告空自对网走")
 
 
 def _canonical_size(raw: str) -> str:
-    key = raw.lower().rstrip("码号")
+    key = raw.lower().rstrip("码号碼號")
     return _SIZE_CANON.get(key, key.upper())
 
 
@@ -108,18 +111,17 @@ def _pattern_entities(text: str) -> List[Entity]:
     for m in ORDER_ID.finditer(text):
         found.append(Entity("order_id", m.group(0), m.start(), m.end(), m.group(0)))
     for m in WEIGHT.finditer(text):
-        raw = m.group(0)
         if m.group(2):  # 体重65 / 体重130 without a unit
-            kg = weight_kg(m.group(2))
+            start, end, kg = m.start(2), m.end(2), weight_kg(m.group(2))
         else:
-            kg = weight_kg(re.sub(r"^体重\s*", "", raw))
+            start, end, kg = m.start(), m.end(), weight_kg(m.group(0))
         if kg and 30 <= kg <= 200:
-            found.append(Entity("weight", kg, m.start(), m.end(), raw))
+            found.append(Entity("weight", kg, start, end, text[start:end]))
     for m in HEIGHT_UNIT.finditer(text):
-        raw = m.group(0)
-        cm = height_cm(re.sub(r"^身高\s*", "", raw).replace(" ", ""))
+        start, end = (m.start(1), m.end(1)) if m.group(1) else (m.start(), m.end())
+        cm = height_cm(text[start:end].replace(" ", ""))
         if cm and 100 <= cm <= 230:
-            found.append(Entity("height", cm, m.start(), m.end(), raw))
+            found.append(Entity("height", cm, start, end, text[start:end]))
     if FIT_CONTEXT.search(text) or WEIGHT.search(text):
         for m in BARE_HEIGHT.finditer(text):
             found.append(Entity("height", int(m.group(1)), m.start(), m.end(), m.group(0)))
@@ -130,6 +132,8 @@ def _pattern_entities(text: str) -> List[Entity]:
                     start = m.end() + pair.start(1)
                     found.append(Entity("weight", kg, start, start + len(pair.group(1)), pair.group(1)))
     for m in QUANTITY.finditer(text):
+        if m.group(0) in NOT_QUANTITY:
+            continue
         n = quantity(m.group(0))
         if n:
             found.append(Entity("quantity", n, m.start(), m.end(), m.group(0)))

@@ -104,7 +104,7 @@ def weight_kg(text: str, default_unit: str | None = None) -> Optional[float]:
 
 def quantity(text: str) -> Optional[int]:
     """A count with its measure word → int: 200件 → 200, 两百个 → 200, 一件 → 1."""
-    m = re.fullmatch(rf"({NUM})\s*(?:件|个|套|条|只|箱|单|份|打)", text.strip())
+    m = re.fullmatch(rf"({NUM})\s*(?:件|个|套|条|只|箱|单|份|打|张|双)", text.strip())
     if not m:
         return None
     value = parse_number(m.group(1))

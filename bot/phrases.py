@@ -32,8 +32,9 @@ CATEGORIES: Dict[str, str] = {
     "peak": "双11高峰话术",
 }
 
-# Every slot a phrase may use, and what fills it. Shop slots come from shop.yml (see
-# shop_slots); the others are passed by the action that sends the phrase.
+# Slots every phrase may use, and what fills them. Shop slots come from shop.yml (see
+# shop_slots); the others are passed by the action that sends the phrase. A phrase file can
+# declare more under a top-level `slots:` mapping (name: what fills it), next to its phrases.
 KNOWN_SLOTS: Dict[str, str] = {
     "shop_name": "the shop's name (shop.yml name)",
     "short_name": "the shop's short name",
@@ -141,11 +142,19 @@ def load_library(directory: Optional[Path] = None) -> Library:
         raise PhraseError(f"{directory}: no phrase files (*.yml)")
     library = Library()
     seen_categories = set()
+    docs = []
+    known_slots = set(KNOWN_SLOTS)
     for path in files:
         try:
             doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader) or {}
         except yaml.YAMLError as exc:
             raise PhraseError(f"{path}: not valid YAML: {exc}") from None
+        declared = doc.get("slots") or {}
+        if not isinstance(declared, dict):
+            raise PhraseError(f"{path}: 'slots' must map slot names to what fills them")
+        known_slots.update(name for name in declared if name != "__line__")
+        docs.append((path, doc))
+    for path, doc in docs:
         category = doc.get("category")
         if category not in CATEGORIES:
             raise PhraseError(
@@ -163,7 +172,7 @@ def load_library(directory: Optional[Path] = None) -> Library:
             if not variants or not all(isinstance(v, str) and v.strip() for v in variants):
                 raise PhraseError(f"{where}: phrase {phrase_id!r} needs at least one non-empty variant")
             for variant in variants:
-                unknown = [name for name in _slot_names(variant) if name not in KNOWN_SLOTS]
+                unknown = [name for name in _slot_names(variant) if name not in known_slots]
                 if unknown:
                     raise PhraseError(f"{where}: phrase {phrase_id!r} uses unknown slot(s) {', '.join(unknown)}")
             intents = entry.get("intents") or []
