@@ -316,13 +316,12 @@ def quality_reply(session: Session, order: Order, now: datetime, cfg: ShopConfig
         return [late]
     if not has_photos:
         return [Reply("aftersales.quality_ask_photos")]
-    limit = cfg.compensation.max_without_approval
     if amount_asked is None or amount_asked <= 0:
         return [Reply("aftersales.quality_options")]
-    if amount_asked > limit:
-        return [Reply("aftersales.compensation_over_limit", {"amount": yuan(round(amount_asked * 100))},
+    amount_fen = round(amount_asked * 100)  # compared in fen, so 10.001 yuan is not "above 10"
+    if amount_fen > round(cfg.compensation.max_without_approval * 100):
+        return [Reply("aftersales.compensation_over_limit", {"amount": yuan(amount_fen)},
                       handoff_reason=HANDOFF_COMPENSATION)]
-    amount_fen = round(amount_asked * 100)
     ticket = register_ticket(session, order, TicketKind.COMPENSATION,
                              f"质量小瑕疵（买家已发照片），补偿{yuan(amount_fen)}元代替退换", now, cfg, amount_fen=amount_fen)
     return [Reply("aftersales.compensation_registered", {**_ticket_slots(ticket), "amount": yuan(ticket.amount_fen)})]
