@@ -1,25 +1,45 @@
-from typing import Any, Dict, List, Text
+"""Intents answered by their quick-phrase alone (thanks, yes/no, product facts, promotions…),
+and the closing script."""
+import re
+from typing import List
 
-from rasa_sdk import Action, Tracker
-from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
 
-from actions.common import latest_intent, say
-from bot import clock
+from actions.common import Context, ShopAction
+from bot.models import Order, OrderStatus
 from bot.peak import in_rush
 from bot.phrases import library
-from bot.shop import shop
+from bot.replies import Reply
+
+_COLOR_DIFFERENCE = re.compile(r"色差|实物.*(颜色|一样)|颜色.*(一样|正)")
 
 
-class ActionAnswer(Action):
-    """Answers an intent with its quick-phrase; during the peak rush a peak script wins."""
+class ActionAnswer(ShopAction):
+    """The intent's first quick-phrase; during the Double 11 rush a peak script wins."""
 
-    def name(self) -> Text:
-        return "action_answer"
+    action_name = "action_answer"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        intent = latest_intent(tracker) or "out_of_scope"
+    def answer(self, ctx: Context) -> List[Reply]:
+        intent = ctx.intent or "out_of_scope"
+        if intent == "ask_product" and _COLOR_DIFFERENCE.search(ctx.text):
+            return [Reply("dialogue.color_difference")]
         phrases = library().for_intent(intent) or library().for_intent("out_of_scope")
-        if in_rush(clock.now(), shop()):
+        if in_rush(ctx.now, ctx.cfg):
             phrases = sorted(phrases, key=lambda p: p.category != "peak")
-        say(dispatcher, tracker, phrases[0].id)
-        return []
+        return [Reply(phrases[0].id)]
+
+
+class ActionGoodbye(ShopAction):
+    """Thank, invite to favourite the shop, and after a completed order ask for a review."""
+
+    action_name = "action_goodbye"
+
+    def answer(self, ctx: Context) -> List[Reply]:
+        replies = [Reply("closing.goodbye")]
+        received = ctx.session.execute(
+            select(Order.id).where(Order.buyer_id == ctx.buyer_id,
+                                   Order.status.in_([OrderStatus.SIGNED, OrderStatus.COMPLETED])).limit(1)
+        ).first()
+        if received:
+            replies.append(Reply("review.ask"))
+        return replies

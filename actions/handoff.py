@@ -1,47 +1,35 @@
-from typing import Any, Dict, List, Text
+from typing import List
 
-from rasa_sdk import Action, Tracker
-from rasa_sdk.executor import CollectingDispatcher
-
-from actions.common import buyer_id, latest_intent, say, shop_id
-from bot import clock
-from bot.handoff import INTENT_REASONS, Reason, hand_off, in_service_hours
-from bot.shop import shop
+from actions.common import Context, ShopAction
+from bot.handoff import INTENT_REASONS, Reason, hand_off_for, in_service_hours
+from bot.replies import Reply
 
 # The phrase that acknowledges the buyer before the handoff message, by reason.
 _OPENING = {Reason.ANGRY: "dialogue.complain_service", Reason.BULK: "dialogue.bulk_order"}
 
 
-def _hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: Reason) -> None:
-    hand_off(shop_id(tracker), buyer_id(tracker), reason)
-    if not in_service_hours(shop(), clock.now()):
-        say(dispatcher, tracker, "dialogue.handoff_closed")
-    elif reason in _OPENING:
-        say(dispatcher, tracker, _OPENING[reason])
-    else:
-        say(dispatcher, tracker, "dialogue.handoff")
+def handoff_replies(ctx: Context, reason: Reason) -> List[Reply]:
+    hand_off_for(ctx.session, ctx.shop_id, ctx.buyer_id, reason)
+    if not in_service_hours(ctx.cfg, ctx.now):
+        return [Reply("dialogue.handoff_closed")]
+    return [Reply(_OPENING.get(reason, "dialogue.handoff"))]
 
 
-class ActionHandoff(Action):
-    def name(self) -> Text:
-        return "action_handoff"
+class ActionHandoff(ShopAction):
+    action_name = "action_handoff"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        _hand_off(dispatcher, tracker, INTENT_REASONS.get(latest_intent(tracker), Reason.ASKED))
-        return []
+    def answer(self, ctx: Context) -> List[Reply]:
+        return handoff_replies(ctx, INTENT_REASONS.get(ctx.intent, Reason.ASKED))
 
 
-class ActionFallback(Action):
+class ActionFallback(ShopAction):
     """The NLU is unsure: ask the buyer to rephrase; the second miss in a row goes to a person."""
 
-    def name(self) -> Text:
-        return "action_fallback"
+    action_name = "action_fallback"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        user_intents = [e.get("parse_data", {}).get("intent", {}).get("name")
-                        for e in tracker.events if e.get("event") == "user"]
-        if len(user_intents) >= 2 and user_intents[-2] == "nlu_fallback":
-            _hand_off(dispatcher, tracker, Reason.NOT_UNDERSTOOD)
-            return []
-        say(dispatcher, tracker, "dialogue.fallback")
-        return []
+    def answer(self, ctx: Context) -> List[Reply]:
+        intents = [e.get("parse_data", {}).get("intent", {}).get("name")
+                   for e in ctx.tracker.events if e.get("event") == "user"]
+        if len(intents) >= 2 and intents[-2] == "nlu_fallback":
+            return handoff_replies(ctx, Reason.NOT_UNDERSTOOD)
+        return [Reply("dialogue.fallback")]

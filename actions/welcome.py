@@ -1,19 +1,13 @@
-from typing import Any, Dict, List, Text
+from typing import List
 
-from rasa_sdk import Action, Tracker
-from rasa_sdk.executor import CollectingDispatcher
-
-from actions.common import buyer_id, say
-from bot import clock
-from bot.shop import shop
+from actions.common import Context, ShopAction
+from bot.replies import Reply
 from bot.welcome import welcome_reply
 
 
-class ActionWelcome(Action):
-    def name(self) -> Text:
-        return "action_welcome"
+class ActionWelcome(ShopAction):
+    action_name = "action_welcome"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        phrase_id, slots = welcome_reply(shop(), buyer_id(tracker), clock.now())
-        say(dispatcher, tracker, phrase_id, slots)
-        return []
+    def answer(self, ctx: Context) -> List[Reply]:
+        phrase_id, slots = welcome_reply(ctx.cfg, ctx.buyer_id, ctx.now)
+        return [Reply(phrase_id, slots)]

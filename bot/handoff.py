@@ -4,8 +4,9 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 from bot.conversations import conversation_for
-from bot.db import session_scope
 from bot.shop import ShopConfig, parse_hhmm
 
 
@@ -14,6 +15,8 @@ class Reason(str, enum.Enum):
     ANGRY = "angry_buyer"  # complaint, threat of a bad review
     BULK = "bulk_order"  # the bulk-trade specialist takes it
     NOT_UNDERSTOOD = "not_understood"  # the NLU fell back twice in a row
+    # The shop logic in bot/ can also ask for a person with its own reason string, e.g.
+    # late_shipment, parcel_missing, compensation_over_limit, size_off_chart.
 
 
 # What triggers a handoff straight from the buyer's intent.
@@ -29,9 +32,8 @@ def in_service_hours(cfg: ShopConfig, when: datetime) -> bool:
     return start <= when.time() < end
 
 
-def hand_off(shop_id: str, buyer_id: str, reason: Reason) -> None:
+def hand_off_for(session: Session, shop_id: str, buyer_id: str, reason: str) -> None:
     """Put the conversation in the agents' queue with its reason."""
-    with session_scope() as session:
-        conv = conversation_for(session, shop_id, buyer_id)
-        conv.handled_by = "queue"
-        conv.handoff_reason = reason.value
+    conv = conversation_for(session, shop_id, buyer_id)
+    conv.handled_by = "queue"
+    conv.handoff_reason = reason.value if isinstance(reason, Reason) else str(reason)

@@ -14,6 +14,8 @@ SHOP_CONFIG = Path(os.environ.get("XIAOER_SHOP", ROOT / "shop.yml"))
 RESPONSES_DIR = Path(os.environ.get("XIAOER_RESPONSES", ROOT / "responses"))
 LEXICON_FILE = ROOT / "data" / "nlu" / "lexicon.yml"
 MODELS_DIR = Path(os.environ.get("XIAOER_MODELS", ROOT / "models"))
+# The Rasa config to train and serve, relative to ROOT (tuning/ holds the alternatives tried).
+NLU_CONFIG = os.environ.get("XIAOER_CONFIG", "config.yml")
 
 
 def database_url() -> str:

@@ -18,7 +18,7 @@ from bot import settings
 MODEL_PREFIX = "xiaoer-"
 
 
-def training_inputs(root: Path, config: str = "config.yml") -> List[Path]:
+def training_inputs(root: Path, config: str) -> List[Path]:
     files = [root / config, root / "domain.yml"]
     files += sorted(p for p in (root / "data").rglob("*") if p.is_file())
     return files
@@ -32,8 +32,9 @@ def fingerprint(files: Iterable[Path], extra: str = "") -> str:
     return digest.hexdigest()[:16]
 
 
-def model_path(root: Optional[Path] = None, config: str = "config.yml", models_dir: Optional[Path] = None) -> Path:
+def model_path(root: Optional[Path] = None, config: Optional[str] = None, models_dir: Optional[Path] = None) -> Path:
     root = root or settings.ROOT
+    config = config or settings.NLU_CONFIG
     models_dir = models_dir or settings.MODELS_DIR
     name = MODEL_PREFIX + fingerprint(training_inputs(root, config), extra=config)
     return models_dir / f"{name}.tar.gz"
@@ -45,13 +46,14 @@ def rasa_bin() -> str:
 
 def ensure_model(
     root: Optional[Path] = None,
-    config: str = "config.yml",
+    config: Optional[str] = None,
     models_dir: Optional[Path] = None,
     force: bool = False,
     quiet: bool = False,
 ) -> Path:
     """The trained model for the current inputs, training it if there is none."""
     root = root or settings.ROOT
+    config = config or settings.NLU_CONFIG
     models_dir = models_dir or settings.MODELS_DIR
     target = model_path(root, config, models_dir)
     if target.exists() and not force:

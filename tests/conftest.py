@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-TEST_NOW = "2026-11-20T10:30:00"
+from tests.clock import TEST_NOW
+
 _tmp = Path(tempfile.mkdtemp(prefix="xiaoer-test-"))
 os.environ["XIAOER_DB_URL"] = f"sqlite:///{_tmp / 'xiaoer.db'}"
 os.environ["XIAOER_NOW"] = TEST_NOW

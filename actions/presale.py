@@ -1,0 +1,99 @@
+"""Bargaining, free shipping, gifts, promotions, stock, invoices, order changes."""
+from typing import List, Optional
+
+from sqlalchemy import select
+
+from actions.common import ORDER_HANDLERS, Context, ShopAction, answer_about_order
+from bot.models import Order, Product
+from bot.order_changes import change_address_reply, modify_order_reply
+from bot.presale import bargain_reply, gift_answer, invoice_answer, shipping_fee_answer, stock_answer
+from bot.replies import Reply
+
+
+def asked_again(ctx: Context) -> bool:
+    """The buyer repeats the same request right after the bot's answer (insisting)."""
+    intents = [e.get("parse_data", {}).get("intent", {}).get("name")
+               for e in ctx.tracker.events if e.get("event") == "user"]
+    return len(intents) >= 2 and intents[-1] == intents[-2]
+
+
+def product_in_question(ctx: Context, order: Optional[Order]) -> Optional[Product]:
+    """The product card the buyer sent, else the item of the order being discussed."""
+    sku = ctx.slot("product_sku")
+    if sku:
+        return ctx.session.execute(select(Product).where(Product.sku == sku)).scalar_one_or_none()
+    if order is not None and order.items:
+        return order.items[0].product
+    return None
+
+
+def gift(ctx: Context, order: Optional[Order]) -> List[Reply]:
+    return gift_answer(ctx.cfg, order, asked_again(ctx))
+
+
+def invoice(ctx: Context, order: Optional[Order]) -> List[Reply]:
+    return invoice_answer(ctx.text, order)
+
+
+def change_address(ctx: Context, order: Optional[Order]) -> List[Reply]:
+    return change_address_reply(ctx.session, order, ctx.now, ctx.cfg)
+
+
+def modify_order(ctx: Context, order: Optional[Order]) -> List[Reply]:
+    return modify_order_reply(ctx.session, order, ctx.now, ctx.cfg, ctx.entity("size"), ctx.entity("color"))
+
+
+ORDER_HANDLERS.update({"ask_gift": gift, "ask_invoice": invoice,
+                       "change_address": change_address, "modify_order": modify_order})
+
+
+class ActionBargain(ShopAction):
+    action_name = "action_bargain"
+
+    def answer(self, ctx: Context) -> List[Reply]:
+        quantity = ctx.entity("quantity")
+        return bargain_reply(ctx.cfg, int(quantity) if quantity else None)
+
+
+class ActionShippingFee(ShopAction):
+    action_name = "action_shipping_fee"
+
+    def answer(self, ctx: Context) -> List[Reply]:
+        order = ctx.order_for("ask_gift").order if not ctx.entity("location") else None
+        return shipping_fee_answer(ctx.cfg, ctx.entity("location"), order, asked_again(ctx))
+
+
+class ActionGift(ShopAction):
+    action_name = "action_gift"
+
+    def answer(self, ctx: Context) -> List[Reply]:
+        return gift(ctx, ctx.order_for("ask_gift").order)
+
+
+class ActionStock(ShopAction):
+    action_name = "action_stock"
+
+    def answer(self, ctx: Context) -> List[Reply]:
+        order = ctx.order_for("ask_gift").order
+        return stock_answer(product_in_question(ctx, order), ctx.entity("size"), ctx.entity("color"))
+
+
+class ActionInvoice(ShopAction):
+    action_name = "action_invoice"
+
+    def answer(self, ctx: Context) -> List[Reply]:
+        return answer_about_order(ctx, "ask_invoice")
+
+
+class ActionChangeAddress(ShopAction):
+    action_name = "action_change_address"
+
+    def answer(self, ctx: Context) -> List[Reply]:
+        return answer_about_order(ctx, "change_address")
+
+
+class ActionModifyOrder(ShopAction):
+    action_name = "action_modify_order"
+
+    def answer(self, ctx: Context) -> List[Reply]:
+        return answer_about_order(ctx, "modify_order")
