@@ -1,10 +1,12 @@
 """Bargaining, free shipping, gifts, promotions, stock, invoices, order changes."""
+import re
 from typing import List, Optional
 
 from sqlalchemy import select
 
 from actions.common import ORDER_HANDLERS, Context, ShopAction, answer_about_order
 from bot.models import Order, Product
+from bot.orders import confirmation_reply
 from bot.order_changes import change_address_reply, modify_order_reply
 from bot.presale import bargain_reply, gift_answer, invoice_answer, shipping_fee_answer, stock_answer
 from bot.replies import Reply
@@ -97,3 +99,18 @@ class ActionModifyOrder(ShopAction):
 
     def answer(self, ctx: Context) -> List[Reply]:
         return answer_about_order(ctx, "modify_order")
+
+
+# "已付款 / 拍好了": the buyer reports payment; anything else about paying gets the help phrase.
+_PAID = re.compile(r"已付|付好|付了|付款了|拍好了|已经拍|已拍|paid", re.I)
+
+
+class ActionPayment(ShopAction):
+    action_name = "action_payment"
+
+    def answer(self, ctx: Context) -> List[Reply]:
+        if not _PAID.search(ctx.text):
+            return [Reply("payment.help")]
+        order = ctx.order_for("ask_gift").order
+        courier = ctx.cfg.couriers.get(order.express if order else ctx.cfg.default_express)
+        return confirmation_reply(order, courier.name if courier else ctx.cfg.courier_names)

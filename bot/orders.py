@@ -79,3 +79,15 @@ def choose_order(session: Session, buyer_id: str, intent: Optional[str],
         listing = "\n".join(f"{i}. {describe(o)}" for i, o in enumerate(fitting[:3], 1))
         return OrderChoice(ask=[Reply("orders.which", {"order_list": listing})])
     return OrderChoice(None)
+
+
+def confirmation_reply(order: Optional[Order], courier_name: str) -> List[Reply]:
+    """After payment (handbook step 4): read the order back so a wrong size or address is
+    caught before it ships. The street address stays masked: the buyer knows it."""
+    if order is None or order.status is not S.PAID:
+        return [Reply("payment.help")]
+    items = "、".join(f"{i.product.title}（{i.color} {i.size}）×{i.quantity}" for i in order.items)
+    return [Reply("payment.order_confirm", {
+        "items": items, "receiver": order.receiver_name[0] + "**", "city": f"{order.province}{order.city}",
+        "courier": courier_name, "order_id": order.id,
+    })]

@@ -164,7 +164,8 @@ def test_courier_choice_with_extra_fee(servers):
 def test_tracking_a_shipped_parcel(servers):
     buyer, order_id = buyer_with_order(S.SHIPPED, paid=timedelta(days=1, hours=2), shipped=timedelta(hours=20))
     reply = rest(servers, buyer, "我的快递到哪了")[0]
-    assert "YT" + order_id[-12:] in reply and "杭州" in reply
+    # the latest scan, and arrival one day after shipping (浙江 by 圆通)
+    assert "11月19日 14:30" in reply and "已揽收" in reply and "11月20日" in reply
 
 
 def test_which_order_when_several_fit_then_the_answer(servers):
@@ -235,3 +236,10 @@ def test_wrong_item_registers_a_resend(servers):
 def test_price_difference_waits_for_receipt(servers):
     buyer, _ = buyer_with_order(S.SHIPPED, paid=timedelta(days=1, hours=2), shipped=timedelta(hours=20))
     assert one_of(rest(servers, buyer, "刚买就降价了 能退差价吗")[0], "aftersales.price_diff_wait_receipt")
+
+
+def test_payment_confirmation_reads_the_order_back(servers):
+    buyer, order_id = buyer_with_order(S.PAID, size="XL", color="藏青")
+    reply = rest(servers, buyer, "已付款了")[0]
+    assert "经典纯棉圆领短袖T恤（藏青 XL）×1" in reply and "浙江杭州" in reply and "圆通速递" in reply
+    assert "西湖区" not in reply and "13800000000" not in reply  # street and phone are not repeated
