@@ -31,3 +31,9 @@ RASA_PORT = int(os.environ.get("XIAOER_RASA_PORT", "5005"))
 ACTIONS_PORT = int(os.environ.get("XIAOER_ACTIONS_PORT", "5055"))
 CONSOLE_PORT = int(os.environ.get("XIAOER_CONSOLE_PORT", "8000"))
 RASA_URL = os.environ.get("XIAOER_RASA_URL", f"http://127.0.0.1:{RASA_PORT}")
+
+
+def console_secret() -> str:
+    """The shared secret that signs console requests. The default is for the demo on one
+    machine only: production sets XIAOER_CONSOLE_SECRET."""
+    return os.environ.get("XIAOER_CONSOLE_SECRET", "xiaoer-demo-secret")

@@ -17,8 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import conversations, settings, signing
 from bot.db import session_scope
-from bot import conversations
 from bot.shop import shop
 
 logger = logging.getLogger(__name__)
@@ -94,8 +94,14 @@ class ConsoleInput(InputChannel):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            body = request.body or b""
+            unsigned = signing.problem(settings.console_secret(), request.headers, body)
+            if unsigned:
+                # Logged without the body: an unsigned request is not to be trusted or kept.
+                logger.warning("rejected unsigned console request from %s: %s", request.ip, unsigned)
+                return response.json({"error": unsigned}, status=401)
             try:
-                event = parse_event(request.body or b"")
+                event = parse_event(body)
             except BadEvent as exc:
                 logger.info("rejected console event: %s", exc.reason)
                 return response.json({"error": exc.reason}, status=exc.status)

@@ -6,6 +6,7 @@ from typing import List
 
 import requests
 
+from bot import settings, signing
 from bot.phrases import library, shop_slots
 
 
@@ -15,6 +16,16 @@ def rest(servers, sender: str, text: str) -> List[str]:
                          json={"sender": sender, "message": text}, timeout=60)
     resp.raise_for_status()
     return [m["text"] for m in resp.json() if "text" in m]
+
+
+def console_post(servers, body, raw: bool = False, headers=None):
+    """POST to the console channel, signed as a console would sign it (unless headers given)."""
+    import json
+
+    data = body if raw else json.dumps(body, ensure_ascii=False).encode()
+    if headers is None:
+        headers = signing.signed_headers(settings.console_secret(), data)
+    return requests.post(servers.urls["rasa"] + "/webhooks/console/webhook", data=data, headers=headers, timeout=60)
 
 
 def console_event(buyer_id: str, text: str, **extra) -> dict:

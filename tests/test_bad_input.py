@@ -2,7 +2,7 @@
 import pytest
 import requests
 
-from tests.helpers import console_event, new_buyer, renderings, rest
+from tests.helpers import console_event, console_post, new_buyer, renderings, rest
 
 pytestmark = pytest.mark.servers
 
@@ -36,10 +36,7 @@ def test_rest_ten_thousand_characters_gets_a_reply(servers):
 # --- the console protocol channel --------------------------------------------------------
 
 def _console(servers, body, raw=False):
-    url = servers.urls["rasa"] + "/webhooks/console/webhook"
-    if raw:
-        return requests.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=60)
-    return requests.post(url, json=body, timeout=60)
+    return console_post(servers, body, raw=raw)
 
 
 def test_console_malformed_json(servers):

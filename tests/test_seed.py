@@ -1,5 +1,4 @@
 """The demo shop's data: enough realistic data for every answer the bot gives."""
-from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -28,7 +27,7 @@ def test_orders_in_every_state(db_url):
 
 
 def test_order_timelines_are_consistent(db_url):
-    cfg = shop()
+    shop()
     with session_scope() as s:
         for order in s.execute(select(Order)).scalars():
             if order.paid_at:

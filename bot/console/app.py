@@ -9,7 +9,7 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy import select
 
-from bot import settings
+from bot import settings, signing
 from bot.db import session_scope
 from bot.models import Buyer, Product
 from bot.seed import DEMO_BUYERS
@@ -58,8 +58,10 @@ async def chat(request: web.Request) -> web.Response:
         "text": body.get("text"),
     }
     session: aiohttp.ClientSession = request.app["http"]
+    payload = json.dumps(event, ensure_ascii=False).encode()
+    headers = signing.signed_headers(settings.console_secret(), payload)
     try:
-        async with session.post(settings.RASA_URL + RASA_CONSOLE_WEBHOOK, json=event) as resp:
+        async with session.post(settings.RASA_URL + RASA_CONSOLE_WEBHOOK, data=payload, headers=headers) as resp:
             payload = await resp.json(content_type=None)
             return web.json_response(payload, status=resp.status)
     except aiohttp.ClientError as exc:
