@@ -5,7 +5,6 @@ from sqlalchemy import func, select
 from bot.db import session_scope
 from bot.models import Agent, Order, OrderStatus, Product, Shipment, ShipmentStatus
 from bot.seed import DEMO_BUYERS, STATUS_COUNTS
-from bot.shop import shop
 
 
 def test_catalogue_has_a_dozen_products_with_size_charts(db_url):
@@ -27,7 +26,6 @@ def test_orders_in_every_state(db_url):
 
 
 def test_order_timelines_are_consistent(db_url):
-    shop()
     with session_scope() as s:
         for order in s.execute(select(Order)).scalars():
             if order.paid_at:
