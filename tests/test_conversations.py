@@ -22,6 +22,14 @@ def one_of(reply: str, phrase_id: str, **slots) -> bool:
     return reply in renderings(phrase_id, **slots)
 
 
+def opened(servers, buyer: str) -> str:
+    """Buyers open with a greeting; the bot welcomes them (as a new or returning buyer)."""
+    reply = rest(servers, buyer, "在吗")[0]
+    assert any(reply in renderings(p, buyer_nick=n) for p in ("welcome.first", "welcome.returning")
+               for n in ("测试买家", "老顾客阿强"))
+    return buyer
+
+
 def tickets(order_id):
     with session_scope() as s:
         return s.execute(select(AfterSaleTicket).where(AfterSaleTicket.order_id == order_id)).scalars().all()
@@ -38,6 +46,7 @@ def handled_by(buyer):
 def test_thank_and_goodbye_with_review_request(servers):
     buyer, _ = buyer_with_order(S.COMPLETED, shipped=timedelta(days=20), signed=timedelta(days=18),
                                 completed=timedelta(days=10))
+    opened(servers, buyer)
     assert one_of(rest(servers, buyer, "好的谢谢亲")[0], "dialogue.thank")
     bye = rest(servers, buyer, "拜拜")[0]
     closing, review = bye.split("\n")
@@ -45,16 +54,16 @@ def test_thank_and_goodbye_with_review_request(servers):
 
 
 def test_goodbye_without_orders_asks_no_review(servers):
-    bye = rest(servers, new_buyer(), "先这样 拜拜")[0]
+    bye = rest(servers, opened(servers, new_buyer()), "先这样 拜拜")[0]
     assert one_of(bye, "closing.goodbye")
 
 
 def test_out_of_scope(servers):
-    assert one_of(rest(servers, new_buyer(), "今天天气怎么样")[0], "dialogue.out_of_scope")
+    assert one_of(rest(servers, opened(servers, new_buyer()), "今天天气怎么样")[0], "dialogue.out_of_scope")
 
 
 def test_angry_buyer_is_handed_to_a_person(servers):
-    buyer = new_buyer()
+    buyer = opened(servers, new_buyer())
     reply = rest(servers, buyer, "你们什么服务态度 我要投诉")[0]
     assert one_of(reply, "dialogue.complain_service")
     assert handled_by(buyer) == ("queue", "angry_buyer")
@@ -63,24 +72,25 @@ def test_angry_buyer_is_handed_to_a_person(servers):
 # --- pre-sale ------------------------------------------------------------------------------
 
 def test_bargain_is_refused_politely_with_what_the_shop_allows(servers):
-    reply = rest(servers, new_buyer(), "能便宜点吗")[0]
+    reply = rest(servers, opened(servers, new_buyer()), "能便宜点吗")[0]
     assert one_of(reply, "bargain.value") and "不议价" not in reply
 
 
 def test_bulk_order_goes_to_the_specialist(servers):
-    buyer = new_buyer()
+    buyer = opened(servers, new_buyer())
     reply = rest(servers, buyer, "我们公司要定做300件 批发价多少")[0]
     assert one_of(reply, "dialogue.bulk_order")
     assert handled_by(buyer) == ("queue", "bulk_order")
 
 
 def test_promotion(servers):
-    reply = rest(servers, new_buyer(), "现在有什么优惠活动吗")[0]
+    reply = rest(servers, opened(servers, new_buyer()), "现在有什么优惠活动吗")[0]
     assert one_of(reply, "bargain.promotion") and "199" in reply
 
 
 def test_gift_is_noted_on_an_eligible_order(servers):
     buyer, order_id = buyer_with_order(S.PAID, goods_yuan=258)
+    opened(servers, buyer)
     reply = rest(servers, buyer, "有赠品送吗")[0]
     assert one_of(reply, "bargain.gift_noted", gift="同款纯棉短袜两双", order_id=order_id)
     with session_scope() as s:
@@ -89,27 +99,30 @@ def test_gift_is_noted_on_an_eligible_order(servers):
 
 def test_free_shipping_shortfall_then_insisting_asks_the_supervisor(servers):
     buyer, _ = buyer_with_order(S.UNPAID, goods_yuan=79, paid=None)
+    opened(servers, buyer)
     assert one_of(rest(servers, buyer, "包邮吗")[0], "bargain.free_shipping_short", shortfall="20")
     assert one_of(rest(servers, buyer, "就差20块 给包个邮吧")[0], "bargain.ask_supervisor")
     assert handled_by(buyer) == ("queue", "free_shipping_approval")
 
 
 def test_product_colour_difference_is_answered_honestly(servers):
-    assert one_of(rest(servers, new_buyer(), "实物有色差吗")[0], "dialogue.color_difference")
+    assert one_of(rest(servers, opened(servers, new_buyer()), "实物有色差吗")[0], "dialogue.color_difference")
 
 
 def test_stock_of_the_ordered_product(servers):
     buyer, _ = buyer_with_order(S.UNPAID, paid=None, sku="QS-T001")
+    opened(servers, buyer)
     reply = rest(servers, buyer, "白色XL还有货吗")[0]
     assert "经典纯棉圆领短袖T恤" in reply and "白色 XL" in reply
 
 
 def test_payment_help(servers):
-    assert one_of(rest(servers, new_buyer(), "可以用花呗付款吗")[0], "payment.help")
+    assert one_of(rest(servers, opened(servers, new_buyer()), "可以用花呗付款吗")[0], "payment.help")
 
 
 def test_invoice_title_is_recorded_on_the_order(servers):
     buyer, order_id = buyer_with_order(S.PAID)
+    opened(servers, buyer)
     reply = rest(servers, buyer, "要开发票 抬头是杭州青木科技有限公司")[0]
     assert "杭州青木科技有限公司" in reply
     with session_scope() as s:
@@ -119,12 +132,12 @@ def test_invoice_title_is_recorded_on_the_order(servers):
 # --- size ------------------------------------------------------------------------------------
 
 def test_size_in_one_message(servers):
-    reply = rest(servers, new_buyer(), "175 140斤穿多大")[0]
+    reply = rest(servers, opened(servers, new_buyer()), "175 140斤穿多大")[0]
     assert "XL" in reply and "140" in reply
 
 
 def test_size_form_asks_for_what_is_missing(servers):
-    buyer = new_buyer()
+    buyer = opened(servers, new_buyer())
     first = rest(servers, buyer, "帮我推荐下尺码")[0]
     assert one_of(first, "size.ask_body")
     assert one_of(rest(servers, buyer, "一米七")[0], "size.ask_weight", height=170)
@@ -133,7 +146,7 @@ def test_size_form_asks_for_what_is_missing(servers):
 
 
 def test_size_form_can_be_dropped(servers):
-    buyer = new_buyer()
+    buyer = opened(servers, new_buyer())
     rest(servers, buyer, "穿什么码合适")
     assert one_of(rest(servers, buyer, "算了不用了")[0], "dialogue.deny")
 
@@ -142,27 +155,30 @@ def test_size_form_can_be_dropped(servers):
 
 def test_ship_time_for_an_order_paid_this_morning(servers):
     buyer, _ = buyer_with_order(S.PAID, paid=timedelta(hours=2))  # paid 08:30, before the 16:00 cut-off
+    opened(servers, buyer)
     assert one_of(rest(servers, buyer, "今天能发货吗")[0], "logistics.ships_today")
 
 
 def test_ship_time_for_an_order_paid_yesterday_evening(servers):
     buyer, _ = buyer_with_order(S.PAID, paid=timedelta(hours=16))  # paid 18:30 yesterday: ships today
+    opened(servers, buyer)
     reply = rest(servers, buyer, "怎么还不发货")[0]
     assert one_of(reply, "logistics.ships_today")
 
 
 def test_arrival_time_to_a_province(servers):
-    reply = rest(servers, new_buyer(), "发到新疆要几天")[0]
+    reply = rest(servers, opened(servers, new_buyer()), "发到新疆要几天")[0]
     assert one_of(reply, "logistics.arrival_days", location="新疆", courier="圆通速递", transit_days=6)
 
 
 def test_courier_choice_with_extra_fee(servers):
-    reply = rest(servers, new_buyer(), "能发顺丰吗")[0]
+    reply = rest(servers, opened(servers, new_buyer()), "能发顺丰吗")[0]
     assert one_of(reply, "logistics.express_extra_fee", courier="顺丰速运", fee=12)
 
 
 def test_tracking_a_shipped_parcel(servers):
     buyer, order_id = buyer_with_order(S.SHIPPED, paid=timedelta(days=1, hours=2), shipped=timedelta(hours=20))
+    opened(servers, buyer)
     reply = rest(servers, buyer, "我的快递到哪了")[0]
     # the latest scan, and arrival one day after shipping (浙江 by 圆通)
     assert "11月19日 14:30" in reply and "已揽收" in reply and "11月20日" in reply
@@ -181,6 +197,7 @@ def test_which_order_when_several_fit_then_the_answer(servers):
 
 def test_address_change_before_shipping_opens_a_ticket(servers):
     buyer, order_id = buyer_with_order(S.PAID)
+    opened(servers, buyer)
     reply = rest(servers, buyer, "地址填错了 帮我改一下")[0]
     [ticket] = tickets(order_id)
     assert ticket.kind is TicketKind.ORDER_CHANGE and ticket.number in reply
@@ -189,6 +206,7 @@ def test_address_change_before_shipping_opens_a_ticket(servers):
 
 def test_modify_order_size_before_shipping(servers):
     buyer, order_id = buyer_with_order(S.PAID, size="L")
+    opened(servers, buyer)
     reply = rest(servers, buyer, "拍错码了 帮我改成XL")[0]
     assert "XL" in reply
     with session_scope() as s:
@@ -199,6 +217,7 @@ def test_modify_order_size_before_shipping(servers):
 
 def test_refund_before_shipping_cancels_with_a_ticket(servers):
     buyer, order_id = buyer_with_order(S.PAID, goods_yuan=79)
+    opened(servers, buyer)
     reply = rest(servers, buyer, "不想要了 我要退款")[0]
     [ticket] = tickets(order_id)
     assert ticket.kind is TicketKind.REFUND and ticket.number in reply and "79" in reply
@@ -207,6 +226,7 @@ def test_refund_before_shipping_cancels_with_a_ticket(servers):
 def test_exchange_after_signing(servers):
     buyer, order_id = buyer_with_order(S.SIGNED, paid=timedelta(days=5), shipped=timedelta(days=4),
                                        signed=timedelta(days=3), size="L")
+    opened(servers, buyer)
     reply = rest(servers, buyer, "衣服小了 想换个XL")[0]
     [ticket] = tickets(order_id)
     assert ticket.kind is TicketKind.EXCHANGE and "XL" in ticket.reason and ticket.number in reply
@@ -215,6 +235,7 @@ def test_exchange_after_signing(servers):
 def test_return_policy_names_the_last_day(servers):
     # signed on 11-17: the 7-day no-reason window ends on 11-24
     buyer, _ = buyer_with_order(S.SIGNED, paid=timedelta(days=5), shipped=timedelta(days=4), signed=timedelta(days=3))
+    opened(servers, buyer)
     reply = rest(servers, buyer, "七天无理由退货吗")[0]
     assert "11月24日" in reply
 
@@ -222,12 +243,14 @@ def test_return_policy_names_the_last_day(servers):
 def test_quality_complaint_asks_for_photos(servers):
     buyer, _ = buyer_with_order(S.COMPLETED, paid=timedelta(days=12), shipped=timedelta(days=11),
                                 signed=timedelta(days=10), completed=timedelta(days=5))
+    opened(servers, buyer)
     assert one_of(rest(servers, buyer, "衣服穿一次就破了个洞")[0], "aftersales.quality_ask_photos")
 
 
 def test_wrong_item_registers_a_resend(servers):
     buyer, order_id = buyer_with_order(S.SIGNED, paid=timedelta(days=4), shipped=timedelta(days=3),
                                        signed=timedelta(days=1))
+    opened(servers, buyer)
     reply = rest(servers, buyer, "发错颜色了 我要的黑色 收到的是白色")[0]
     [ticket] = tickets(order_id)
     assert ticket.kind is TicketKind.RESEND and ticket.number in reply
@@ -235,11 +258,19 @@ def test_wrong_item_registers_a_resend(servers):
 
 def test_price_difference_waits_for_receipt(servers):
     buyer, _ = buyer_with_order(S.SHIPPED, paid=timedelta(days=1, hours=2), shipped=timedelta(hours=20))
+    opened(servers, buyer)
     assert one_of(rest(servers, buyer, "刚买就降价了 能退差价吗")[0], "aftersales.price_diff_wait_receipt")
 
 
 def test_payment_confirmation_reads_the_order_back(servers):
     buyer, order_id = buyer_with_order(S.PAID, size="XL", color="藏青")
+    opened(servers, buyer)
     reply = rest(servers, buyer, "已付款了")[0]
     assert "经典纯棉圆领短袖T恤（藏青 XL）×1" in reply and "浙江杭州" in reply and "圆通速递" in reply
     assert "西湖区" not in reply and "13800000000" not in reply  # street and phone are not repeated
+
+
+def test_affirm_after_an_answer(servers):
+    buyer = opened(servers, new_buyer())
+    assert "99" in rest(servers, buyer, "包邮吗")[0]
+    assert one_of(rest(servers, buyer, "好的")[0], "dialogue.affirm")
