@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from typing import Any, Awaitable, Callable, Dict, List, Tuple
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
@@ -24,7 +25,12 @@ from bot.shop import shop
 logger = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 2000
-EVENT_TYPES = {"text"}
+EVENT_TYPES = {"text", "emoticon", "image", "product_card", "order_card", "enter_shop"}
+# Emoticons that mean "yes / fine / thanks" in a chat; others are read as text.
+AGREEING_EMOTICONS = {"[微笑]", "[赞]", "[OK]", "[ok]", "[好的]", "[玫瑰]", "[爱心]", "[抱拳]", "[害羞]", "[耶]"}
+_EMOTICON = re.compile(r"^\[[^\[\]]{1,6}\]$")
+_ORDER_ID = re.compile(r"^\d{12,20}$")
+_SKU = re.compile(r"^[A-Za-z0-9-]{1,32}$")
 
 
 class BadEvent(Exception):
@@ -51,12 +57,47 @@ def parse_event(body: bytes) -> Dict[str, Any]:
         raise BadEvent(422, f"unknown event type: {event['type']}")
     if event["shop_id"] != shop().shop_id:
         raise BadEvent(404, f"unknown shop: {event['shop_id']}")
-    text = event.get("text")
-    if not isinstance(text, str) or not text.strip():
-        raise BadEvent(400, "empty message: field 'text' must contain the buyer's words")
-    if len(text) > MAX_TEXT_CHARS:
-        raise BadEvent(413, f"message too long: {len(text)} characters, the limit is {MAX_TEXT_CHARS}")
+    event["stored_text"], event["rasa_text"] = _read(event)
     return event
+
+
+def _field(event: Dict[str, Any], name: str, pattern: "re.Pattern[str]", what: str) -> str:
+    value = event.get(name)
+    if not isinstance(value, str) or not pattern.match(value):
+        raise BadEvent(400, f"{event['type']} needs '{name}': {what}")
+    return value
+
+
+def _read(event: Dict[str, Any]) -> Tuple[str, str]:
+    """What is stored as the buyer's message, and what Rasa reads.
+
+    Cards and shop events are not words to classify: they reach Rasa as intent triggers
+    ("/share_order{...}") that carry their data as entities. A buyer's own text can never
+    be one: a leading "/" is replaced by a full-width "／" so nobody types an intent.
+    """
+    kind = event["type"]
+    if kind == "text":
+        text = event.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise BadEvent(400, "empty message: field 'text' must contain the buyer's words")
+        if len(text) > MAX_TEXT_CHARS:
+            raise BadEvent(413, f"message too long: {len(text)} characters, the limit is {MAX_TEXT_CHARS}")
+        return text, "／" + text[1:] if text.startswith("/") else text
+    if kind == "emoticon":
+        code = _field(event, "code", _EMOTICON, "an emoticon code like [微笑]")
+        return code, "/affirm" if code in AGREEING_EMOTICONS else code
+    if kind == "image":
+        url = event.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")) or len(url) > 500:
+            raise BadEvent(400, "image needs 'url': an http(s) address of at most 500 characters")
+        return f"[图片] {url}", "/share_image"
+    if kind == "product_card":
+        sku = _field(event, "sku", _SKU, "the product's SKU")
+        return f"[商品卡片] {sku}", "/share_product" + json.dumps({"product_sku": sku})
+    if kind == "order_card":
+        order_id = _field(event, "order_id", _ORDER_ID, "12–20 digits")
+        return f"[订单卡片] {order_id}", "/share_order" + json.dumps({"order_id": order_id})
+    return "[进店]", "/enter_shop"  # enter_shop
 
 
 def _store_inbound(event: Dict[str, Any]) -> Tuple[bool, List[str]]:
@@ -67,7 +108,8 @@ def _store_inbound(event: Dict[str, Any]) -> Tuple[bool, List[str]]:
             if existing is not None:
                 return True, [m.text for m in conversations.replies_to(session, event["message_id"])]
             conv = conversations.conversation_for(session, event["shop_id"], event["buyer_id"], event.get("buyer_nick"))
-            conversations.record(session, conv, "in", "buyer", event["text"], message_id=event["message_id"])
+            conversations.record(session, conv, "in", "buyer", event["stored_text"], message_id=event["message_id"],
+                             kind=event["type"])
             return False, []
     except IntegrityError:  # the same message_id arrived twice at once: the other one answers
         return True, []
@@ -114,7 +156,7 @@ class ConsoleInput(InputChannel):
             collector = CollectingOutputChannel()
             await on_new_message(
                 UserMessage(
-                    event["text"],
+                    event["rasa_text"],
                     collector,
                     sender_id=event["buyer_id"],
                     input_channel=self.name(),

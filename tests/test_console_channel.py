@@ -79,3 +79,62 @@ def test_the_body_cannot_be_changed_after_signing(servers):
     body, headers = _signed(event)
     tampered = body.replace(b'"text"', b'"text" ')  # same JSON meaning, different bytes
     assert console_post(servers, tampered, raw=True, headers=headers).status_code == 401
+
+
+# --- events that are not words -------------------------------------------------------------
+
+def test_order_card_sets_the_order_for_the_next_question(servers):
+    from datetime import timedelta
+
+    from bot.models import OrderStatus
+    from tests.factories import buyer_with_order
+
+    buyer, order_id = buyer_with_order(OrderStatus.PAID, paid=timedelta(hours=2))
+    card = _send(servers, console_event(buyer, "", type="order_card", order_id=order_id))
+    assert "尾号" + order_id[-4:] in card["replies"][0]["text"]
+    answer = _send(servers, console_event(buyer, "今天能发吗"))
+    assert answer["replies"][0]["text"] in renderings("logistics.ships_today")
+    with session_scope() as s:
+        stored = s.execute(select(Message).where(Message.text == f"[订单卡片] {order_id}")).scalar_one()
+        assert stored.kind == "order_card"
+
+
+def test_product_card_gets_the_products_facts(servers):
+    data = _send(servers, console_event(new_buyer(), "", type="product_card", sku="QS-T003"))
+    reply = data["replies"][0]["text"]
+    assert "冰丝速干运动短袖" in reply and "69" in reply and "偏小" in reply
+
+
+def test_entering_the_shop_gets_the_welcome(servers):
+    data = _send(servers, console_event(new_buyer(), "", type="enter_shop"))
+    assert data["replies"][0]["text"] in renderings("welcome.first")
+
+
+def test_an_agreeing_emoticon_is_a_yes(servers):
+    data = _send(servers, console_event(new_buyer(), "", type="emoticon", code="[赞]"))
+    assert data["replies"][0]["text"] in renderings("dialogue.affirm")
+
+
+def test_a_picture_out_of_context_goes_to_a_person(servers):
+    buyer = new_buyer()
+    data = _send(servers, console_event(buyer, "", type="image", url="https://img.example/1.jpg"))
+    assert data["replies"][0]["text"] in renderings("dialogue.image_to_agent")
+    with session_scope() as s:
+        conv = s.execute(select(Conversation).where(Conversation.buyer_id == buyer)).scalar_one()
+        assert conv.handoff_reason == "image"
+
+
+def test_a_buyer_cannot_type_an_intent(servers):
+    data = _send(servers, console_event(new_buyer(), '/ask_human'))
+    assert data["replies"][0]["text"] not in renderings("dialogue.handoff")
+
+
+@pytest.mark.parametrize("extra,reason", [
+    ({"type": "order_card", "order_id": "abc"}, "order_id"),
+    ({"type": "product_card"}, "sku"),
+    ({"type": "image", "url": "file:///etc/passwd"}, "url"),
+    ({"type": "emoticon", "code": "微笑"}, "code"),
+])
+def test_malformed_cards_are_400(servers, extra, reason):
+    resp = console_post(servers, console_event(new_buyer(), "", **extra))
+    assert resp.status_code == 400 and reason in resp.json()["error"]

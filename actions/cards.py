@@ -1,0 +1,67 @@
+"""Console events that are not words: product cards, order cards, pictures."""
+from typing import List
+
+from sqlalchemy import select
+
+from actions.common import Context, ShopAction
+from bot import aftersales
+from bot.models import Product
+from bot.orders import describe
+from bot.replies import Reply
+
+_FIT = {"runs_small": "版型偏小，建议拍大一码", "runs_large": "版型偏宽松", "standard": "标准版型"}
+
+
+class ActionProductCard(ShopAction):
+    """The buyer is looking at a product: its facts, and it becomes the product in question."""
+
+    action_name = "action_product_card"
+
+    def answer(self, ctx: Context) -> List[Reply]:
+        sku = ctx.entity("product_sku")
+        product = ctx.session.execute(select(Product).where(Product.sku == sku)).scalar_one_or_none()
+        if product is None:
+            return [Reply("dialogue.ask_product")]
+        return [Reply("product.card", {"product": product.title, "price": f"{product.price_fen / 100:.0f}",
+                                       "material": product.material, "fit": _FIT.get(product.fit, "标准版型"),
+                                       "washing": product.washing})]
+
+
+class ActionOrderCard(ShopAction):
+    """The buyer shared an order: it becomes the order in question for what follows."""
+
+    action_name = "action_order_card"
+
+    def answer(self, ctx: Context) -> List[Reply]:
+        lookup = ctx.order_for(None)
+        if lookup.order is None:
+            return lookup.ask or [Reply("orders.none")]
+        return [Reply("orders.card", {"order": describe(lookup.order)})]
+
+
+class ActionImage(ShopAction):
+    """Pictures are for defects when the bot just asked for them; otherwise a person looks."""
+
+    action_name = "action_image"
+
+    def answer(self, ctx: Context) -> List[Reply]:
+        asked_for_photos = _last_bot_action(ctx) == "action_quality_complaint"
+        order = ctx.order_for("complain_quality").order if asked_for_photos else None
+        if order is not None:
+            ctx.set_slot("photos_sent", True)
+            return aftersales.quality_reply(ctx.session, order, ctx.now, ctx.cfg, has_photos=True)
+        return [Reply("dialogue.image_to_agent", handoff_reason="image")]
+
+
+def _last_bot_action(ctx: Context) -> str:
+    """The last custom action before this message (listening and slot events skipped)."""
+    seen_user = False
+    for event in reversed(ctx.tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return ""  # the bot said nothing between the two messages
+            seen_user = True
+        elif seen_user and event.get("event") == "action" and event.get("name", "").startswith("action_") \
+                and event["name"] not in ("action_listen", "action_session_start"):
+            return event["name"]
+    return ""
