@@ -80,23 +80,35 @@ class Servers:
         }
 
     def start(self, timeout: float = 180) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        env = server_env(self.ports, self.db_url, self.extra_env)
-        for name, cmd in self.commands().items():
-            log = open(self.log_dir / f"{name}.log", "ab")
-            # Own process group, so stopping kills Rasa's worker children too.
-            self.procs[name] = subprocess.Popen(cmd, cwd=settings.ROOT, env=env, stdout=log,
-                                                stderr=subprocess.STDOUT, start_new_session=True)
+        for name in self.commands():
+            self._spawn(name)
         self.wait_ready(timeout)
 
-    def wait_ready(self, timeout: float) -> None:
+    def restart(self, *names: str, timeout: float = 180) -> None:
+        """Stop and start some of the servers (as after a crash or a deploy)."""
+        for name in names:
+            self.stop_one(name)
+        for name in names:
+            self._spawn(name)
+        self.wait_ready(timeout, names)
+
+    def _spawn(self, name: str) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        env = server_env(self.ports, self.db_url, self.extra_env)
+        log = open(self.log_dir / f"{name}.log", "ab")
+        # Own process group, so stopping kills Rasa's worker children too.
+        self.procs[name] = subprocess.Popen(self.commands()[name], cwd=settings.ROOT, env=env, stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()  # the child has its own copy
+
+    def wait_ready(self, timeout: float, names: tuple = ("actions", "rasa", "console")) -> None:
         checks = {
             "actions": self.urls["actions"] + "/health",
             "rasa": self.urls["rasa"] + "/status",
             "console": self.urls["console"] + "/healthz",
         }
         deadline = time.monotonic() + timeout
-        pending = dict(checks)
+        pending = {name: checks[name] for name in names}
         while pending:
             for name, url in list(pending.items()):
                 proc = self.procs[name]
