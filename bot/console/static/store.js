@@ -1,23 +1,31 @@
-// The buyer side of the console: sends each message with its own id (so a retry is
-// recognised by the bot) and shows the bot's replies.
+// The buyer side of the console. Each event gets its id here, so when the connection drops
+// the page resends the same id and the bot answers it once; on (re)load the conversation is
+// read back from the server, so nothing is lost or shown twice.
 (function () {
-  const EMOTICONS = { "[微笑]": "🙂", "[玫瑰]": "🌹", "[抱拳]": "🙏", "[害羞]": "😊", "[爱心]": "❤️" };
+  const EMOTICONS = { "[微笑]": "🙂", "[玫瑰]": "🌹", "[抱拳]": "🙏", "[害羞]": "😊", "[爱心]": "❤️", "[赞]": "👍" };
+  const RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 4000, 8000];
   const $ = (id) => document.getElementById(id);
   const messages = $("messages");
   const buyerSelect = $("buyer");
+  const shown = new Set(); // ids of messages already on the page
 
   function render(text) {
     return Object.entries(EMOTICONS).reduce((t, [code, emoji]) => t.split(code).join(emoji), text);
   }
 
-  function add(role, text, meta) {
+  function add(role, text, meta, id) {
+    if (id) {
+      if (shown.has(id)) return null;
+      shown.add(id);
+    }
     const row = document.createElement("div");
     row.className = "msg " + role;
+    if (id) row.dataset.id = id;
     const bubble = document.createElement("div");
     bubble.className = "bubble";
     bubble.textContent = render(text);
     row.appendChild(bubble);
-    if (meta) {
+    if (meta !== undefined) {
       const m = document.createElement("span");
       m.className = "meta";
       m.textContent = meta;
@@ -28,59 +36,102 @@
     return row;
   }
 
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+  async function post(url, body) {
+    return fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  }
+
+  // Send one event; on a dropped connection or a server error, resend the same id.
+  async function send(event, label) {
+    const id = crypto.randomUUID();
+    const mine = add("buyer", label, "发送中", id);
+    const status = mine.querySelector(".meta");
+    const typing = add("bot typing", "店小二正在输入…");
+    $("send").disabled = true;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        let resp = null;
+        try {
+          resp = await post("/api/chat", { ...event, message_id: id, buyer_nick: currentBuyer().nick });
+        } catch (err) { /* network down: retry below */ }
+        if (resp && resp.status < 500) {
+          const data = await resp.json();
+          status.textContent = resp.ok ? "已读" : "未送达";
+          if (!resp.ok) { add("system", data.error || "发送失败，请稍后再试"); return; }
+          data.replies.forEach((r, i) => add("bot", r.text, undefined, id + ":" + i));
+          return;
+        }
+        if (attempt >= RETRY_DELAYS_MS.length) { status.textContent = "未送达"; add("system", "网络开小差了，请稍后重试"); return; }
+        status.textContent = "重发中…";
+        await sleep(RETRY_DELAYS_MS[attempt]);
+      }
+    } finally {
+      typing.remove();
+      $("send").disabled = false;
+    }
+  }
+
   function currentBuyer() {
     const opt = buyerSelect.selectedOptions[0];
     return { id: opt.value, nick: opt.dataset.nick };
   }
 
-  async function send(text) {
-    text = text.trim();
-    if (!text) return;
-    const buyer = currentBuyer();
-    const mine = add("buyer", text, "发送中");
-    const typing = add("bot typing", "店小二正在输入…");
-    $("send").disabled = true;
-    const body = { message_id: crypto.randomUUID(), buyer_id: buyer.id, buyer_nick: buyer.nick, text };
-    try {
-      const resp = await fetch("/api/chat", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-      const data = await resp.json();
-      typing.remove();
-      mine.querySelector(".meta").textContent = resp.ok ? "已读" : "未送达";
-      if (!resp.ok) { add("system", data.error || "发送失败，请稍后再试"); return; }
-      for (const reply of data.replies) add("bot", reply.text);
-    } catch (err) {
-      typing.remove();
-      mine.querySelector(".meta").textContent = "未送达";
-      add("system", "网络开小差了，请稍后重试");
-    } finally {
-      $("send").disabled = false;
+  async function enter(buyerId) {
+    await post("/api/session", { buyer_id: buyerId });
+    messages.innerHTML = "";
+    shown.clear();
+    const data = await (await fetch("/api/history")).json();
+    data.messages.forEach((m, i) => {
+      // bot replies are keyed like the live ones, so a reconnect never shows one twice
+      const id = m.sender === "buyer" ? m.id : null;
+      add(m.sender === "buyer" ? "buyer" : "bot", m.text, m.sender === "buyer" ? "已读" : undefined, id);
+    });
+    add("system", "您正在以 " + currentBuyer().nick + " 的身份咨询");
+    const orders = await (await fetch("/api/orders")).json();
+    const list = $("order-list");
+    list.innerHTML = "";
+    for (const o of orders.orders) {
+      const li = document.createElement("li");
+      li.textContent = o.label;
+      li.addEventListener("click", () => send({ type: "order_card", order_id: o.id }, "[订单] " + o.label));
+      list.appendChild(li);
     }
+    $("orders").hidden = orders.orders.length === 0;
   }
 
-  $("composer").addEventListener("submit", (e) => { e.preventDefault(); const t = $("text").value; $("text").value = ""; send(t); });
-  $("chips").addEventListener("click", (e) => { if (e.target.tagName === "BUTTON") send(e.target.textContent); });
+  $("composer").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const t = $("text").value.trim();
+    $("text").value = "";
+    if (t) send({ type: "text", text: t }, t);
+  });
+  $("chips").addEventListener("click", (e) => {
+    if (e.target.tagName === "BUTTON") send({ type: "text", text: e.target.textContent }, e.target.textContent);
+  });
 
   async function init() {
     const info = await (await fetch("/api/store")).json();
     $("shop-name").textContent = info.name;
     document.title = info.name + " · 客服";
-    const guest = "guest_" + (localStorage.getItem("xiaoer_guest") || Math.random().toString(36).slice(2, 10));
-    localStorage.setItem("xiaoer_guest", guest.slice(6));
+    let guest = localStorage.getItem("xiaoer_guest");
+    if (!guest) { guest = "guest_" + Math.random().toString(36).slice(2, 10); localStorage.setItem("xiaoer_guest", guest); }
     for (const b of [{ id: guest, nick: "新访客" }, ...info.buyers]) {
       const opt = document.createElement("option");
       opt.value = b.id; opt.dataset.nick = b.nick; opt.textContent = b.nick;
       buyerSelect.appendChild(opt);
     }
-    buyerSelect.addEventListener("change", () => { messages.innerHTML = ""; add("system", "已切换为 " + currentBuyer().nick); });
+    buyerSelect.addEventListener("change", () => enter(currentBuyer().id));
     for (const p of info.products) {
       const li = document.createElement("li");
       li.innerHTML = '<span class="title"></span><span class="price"></span>';
       li.querySelector(".title").textContent = p.title;
       li.querySelector(".price").textContent = "¥" + p.price;
-      li.addEventListener("click", () => send("这款" + p.title + "怎么样"));
+      li.addEventListener("click", () => send({ type: "product_card", sku: p.sku }, "[商品] " + p.title));
       $("product-list").appendChild(li);
     }
-    add("system", "您正在与 " + info.name + " 的客服聊天");
+    await enter(currentBuyer().id);
+    document.body.dataset.ready = "1";
   }
   init();
 })();
