@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import clock
@@ -44,6 +44,7 @@ def record(
     message_id: Optional[str] = None,
     kind: str = "text",
     reply_to: Optional[str] = None,
+    seq: Optional[int] = None,
 ) -> Message:
     msg = Message(
         conversation_id=conv.id,
@@ -53,6 +54,7 @@ def record(
         kind=kind,
         text=text,
         reply_to=reply_to,
+        seq=seq,
         created_at=clock.now(),
     )
     conv.last_message_at = msg.created_at
@@ -66,3 +68,17 @@ def replies_to(session: Session, message_id: str) -> List[Message]:
     return list(
         session.execute(select(Message).where(Message.reply_to == message_id).order_by(Message.id)).scalars()
     )
+
+
+def mark_answered(session: Session, message_id: str) -> None:
+    msg = find_message(session, message_id)
+    if msg is not None:
+        msg.answered_at = clock.now()
+
+
+def last_answered_seq(session: Session, conv: Conversation) -> int:
+    """The highest console sequence number answered in this conversation (0 if none)."""
+    value = session.execute(
+        select(func.max(Message.seq)).where(Message.conversation_id == conv.id, Message.answered_at.isnot(None))
+    ).scalar_one()
+    return value or 0

@@ -253,5 +253,7 @@ class Message(Base):
     confidence = Column(Float)
     phrase_id = Column(String(48))
     reply_to = Column(String(64), index=True)  # for bot replies: the buyer message_id answered
+    seq = Column(Integer)  # the console's per-buyer sequence number, when it sends one
+    answered_at = Column(DateTime)  # for buyer messages: when the bot's replies were stored
     created_at = Column(DateTime, nullable=False, default=datetime.utcnow)
     conversation = relationship("Conversation", back_populates="messages")

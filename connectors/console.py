@@ -14,13 +14,13 @@ from typing import Any, Awaitable, Callable, Dict, List, Tuple
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
-from sqlalchemy.exc import IntegrityError
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import conversations, settings, signing
 from bot.db import session_scope
 from bot.shop import shop
+from connectors.ordering import BuyerSequencer
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,8 @@ def parse_event(body: bytes) -> Dict[str, Any]:
             raise BadEvent(400, f"missing or empty field: {field}")
     if event["type"] not in EVENT_TYPES:
         raise BadEvent(422, f"unknown event type: {event['type']}")
+    if "seq" in event and (not isinstance(event["seq"], int) or isinstance(event["seq"], bool) or event["seq"] < 1):
+        raise BadEvent(400, "seq must be a positive integer (the buyer's message number)")
     if event["shop_id"] != shop().shop_id:
         raise BadEvent(404, f"unknown shop: {event['shop_id']}")
     event["stored_text"], event["rasa_text"] = _read(event)
@@ -100,19 +102,28 @@ def _read(event: Dict[str, Any]) -> Tuple[str, str]:
     return "[进店]", "/enter_shop"  # enter_shop
 
 
-def _store_inbound(event: Dict[str, Any]) -> Tuple[bool, List[str]]:
-    """Store the buyer message; for a retry, return the replies already sent."""
-    try:
-        with session_scope() as session:
-            existing = conversations.find_message(session, event["message_id"])
-            if existing is not None:
-                return True, [m.text for m in conversations.replies_to(session, event["message_id"])]
-            conv = conversations.conversation_for(session, event["shop_id"], event["buyer_id"], event.get("buyer_nick"))
-            conversations.record(session, conv, "in", "buyer", event["stored_text"], message_id=event["message_id"],
-                             kind=event["type"])
-            return False, []
-    except IntegrityError:  # the same message_id arrived twice at once: the other one answers
-        return True, []
+class Inbound:
+    """What the database already knows about an inbound event."""
+
+    NEW = "new"
+    ANSWERED = "answered"  # a retry: give back the stored replies
+    UNANSWERED = "unanswered"  # stored before a crash, never answered: answer it now
+
+
+def _store_inbound(event: Dict[str, Any]) -> Tuple[str, List[str], int]:
+    """Store the buyer message (once). Returns its state, the replies already stored for it,
+    and the highest seq already answered for this buyer (for ordering)."""
+    with session_scope() as session:
+        conv = conversations.conversation_for(session, event["shop_id"], event["buyer_id"], event.get("buyer_nick"))
+        last_answered = conversations.last_answered_seq(session, conv)
+        existing = conversations.find_message(session, event["message_id"])
+        if existing is not None:
+            if existing.answered_at is not None:
+                return Inbound.ANSWERED, [m.text for m in conversations.replies_to(session, event["message_id"])], last_answered
+            return Inbound.UNANSWERED, [], last_answered
+        conversations.record(session, conv, "in", "buyer", event["stored_text"], message_id=event["message_id"],
+                             kind=event["type"], seq=event.get("seq"))
+        return Inbound.NEW, [], last_answered
 
 
 def _store_replies(event: Dict[str, Any], texts: List[str]) -> None:
@@ -120,9 +131,21 @@ def _store_replies(event: Dict[str, Any], texts: List[str]) -> None:
         conv = conversations.conversation_for(session, event["shop_id"], event["buyer_id"])
         for text in texts:
             conversations.record(session, conv, "out", "bot", text, reply_to=event["message_id"])
+        conversations.mark_answered(session, event["message_id"])
+
+
+def _reply(event: Dict[str, Any], texts: List[str], duplicate: bool) -> HTTPResponse:
+    return response.json({"message_id": event["message_id"], "duplicate": duplicate,
+                          "replies": [{"text": t} for t in texts]})
 
 
 class ConsoleInput(InputChannel):
+    def __init__(self) -> None:
+        # Events being answered right now, by message_id: a retry that arrives meanwhile
+        # waits for the same answer instead of starting a second one.
+        self._in_flight: Dict[str, "asyncio.Future[List[str]]"] = {}
+        self._sequencer = BuyerSequencer()
+
     @classmethod
     def name(cls) -> str:
         return "console"
@@ -148,25 +171,41 @@ class ConsoleInput(InputChannel):
                 logger.info("rejected console event: %s", exc.reason)
                 return response.json({"error": exc.reason}, status=exc.status)
 
-            duplicate, earlier = await asyncio.to_thread(_store_inbound, event)
-            if duplicate:
-                return response.json({"message_id": event["message_id"], "duplicate": True,
-                                      "replies": [{"text": t} for t in earlier]})
-
-            collector = CollectingOutputChannel()
-            await on_new_message(
-                UserMessage(
-                    event["rasa_text"],
-                    collector,
-                    sender_id=event["buyer_id"],
-                    input_channel=self.name(),
-                    message_id=event["message_id"],
-                    metadata={"shop_id": event["shop_id"], "buyer_nick": event.get("buyer_nick")},
-                )
-            )
-            texts = [m["text"] for m in collector.messages if m.get("text")]
-            await asyncio.to_thread(_store_replies, event, texts)
-            return response.json({"message_id": event["message_id"], "duplicate": False,
-                                  "replies": [{"text": t} for t in texts]})
+            message_id = event["message_id"]
+            if message_id in self._in_flight:
+                return _reply(event, await asyncio.shield(self._in_flight[message_id]), duplicate=True)
+            answer: "asyncio.Future[List[str]]" = asyncio.get_running_loop().create_future()
+            self._in_flight[message_id] = answer  # registered before any await: no double answers
+            try:
+                state, earlier, last_answered = await asyncio.to_thread(_store_inbound, event)
+                if state == Inbound.ANSWERED:
+                    answer.set_result(earlier)
+                    return _reply(event, earlier, duplicate=True)
+                async with self._sequencer.turn(event["buyer_id"], event.get("seq"), last_answered):
+                    texts = await self._answer(event, on_new_message)
+                    await asyncio.to_thread(_store_replies, event, texts)
+                answer.set_result(texts)
+                return _reply(event, texts, duplicate=state != Inbound.NEW)
+            except BaseException as exc:
+                if not answer.done():
+                    answer.set_exception(exc)
+                    answer.exception()  # retrieved here, so an unawaited failure is not reported twice
+                raise
+            finally:
+                self._in_flight.pop(message_id, None)
 
         return webhook
+
+    async def _answer(self, event: Dict[str, Any], on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> List[str]:
+        collector = CollectingOutputChannel()
+        await on_new_message(
+            UserMessage(
+                event["rasa_text"],
+                collector,
+                sender_id=event["buyer_id"],
+                input_channel=self.name(),
+                message_id=event["message_id"],
+                metadata={"shop_id": event["shop_id"], "buyer_nick": event.get("buyer_nick")},
+            )
+        )
+        return [m["text"] for m in collector.messages if m.get("text")]

@@ -138,3 +138,42 @@ def test_a_buyer_cannot_type_an_intent(servers):
 def test_malformed_cards_are_400(servers, extra, reason):
     resp = console_post(servers, console_event(new_buyer(), "", **extra))
     assert resp.status_code == 400 and reason in resp.json()["error"]
+
+
+# --- concurrency -----------------------------------------------------------------------------
+
+def test_the_same_message_sent_three_times_at_once_is_answered_once(servers):
+    from concurrent.futures import ThreadPoolExecutor
+
+    event = console_event(new_buyer(), "包邮吗")
+    with ThreadPoolExecutor(3) as pool:
+        results = [f.result() for f in [pool.submit(console_post, servers, event) for _ in range(3)]]
+    assert all(r.status_code == 200 for r in results)
+    bodies = [r.json() for r in results]
+    assert sum(not b["duplicate"] for b in bodies) == 1
+    assert len({b["replies"][0]["text"] for b in bodies}) == 1
+    with session_scope() as s:
+        assert len(s.execute(select(Message).where(Message.reply_to == event["message_id"])).scalars().all()) == 1
+        assert len(s.execute(select(Message).where(Message.message_id == event["message_id"])).scalars().all()) == 1
+
+
+def test_fifty_concurrent_messages_from_one_buyer_are_answered_in_order(servers):
+    from concurrent.futures import ThreadPoolExecutor
+
+    buyer = new_buyer()
+    questions = ["包邮吗", "能发顺丰吗", "有赠品吗", "能便宜点吗", "七天无理由吗"]
+    events = [console_event(buyer, questions[i % 5], seq=i + 1) for i in range(50)]
+    shuffled = events[:]
+    __import__("random").Random(3).shuffle(shuffled)
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(lambda e: console_post(servers, e), shuffled))
+    assert all(r.status_code == 200 and r.json()["replies"] for r in results)
+
+    with session_scope() as s:
+        conv = s.execute(select(Conversation).where(Conversation.buyer_id == buyer)).scalar_one()
+        stored = s.execute(select(Message).where(Message.conversation_id == conv.id).order_by(Message.id)).scalars().all()
+    inbound = [m for m in stored if m.direction == "in"]
+    replies = [m for m in stored if m.direction == "out"]
+    assert len(inbound) == 50 and all(m.answered_at for m in inbound)  # every message stored and answered
+    seq_of = {e["message_id"]: e["seq"] for e in events}
+    assert [seq_of[m.reply_to] for m in replies] == list(range(1, 51))  # answered in the buyer's order
