@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.db import session_scope
-from bot.handoff import hand_off_for
+from bot.handoff import hand_off_for, trigger
 from bot.models import Order
 from bot.orders import choose_order
 from bot.phrases import library
@@ -112,11 +112,27 @@ class ShopAction(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         with session_scope() as session:
             ctx = Context(tracker, session, clock.now(), shop())
-            replies = resume_pending(ctx)
+            replies = forced_handoff(ctx)
+            if replies is None:
+                replies = resume_pending(ctx)
             if replies is None:
                 replies = self.answer(ctx)
             send(dispatcher, ctx, replies)
         return ctx.events
+
+
+def forced_handoff(ctx: Context) -> Optional[List[Reply]]:
+    """Hand off whatever the intent when the conversation calls for a person (bot/handoff.py)."""
+    readings = [e.get("parse_data", {}).get("intent", {}) for e in ctx.tracker.events if e.get("event") == "user"]
+    if ctx.tracker.active_loop.get("name"):
+        readings = []  # a form reads the answer to its own question; the classifier's doubt doesn't count
+    reason = trigger(ctx.cfg, ctx.text, [r.get("confidence") or 0.0 for r in readings],
+                     [r.get("name") for r in readings])
+    if reason is None:
+        return None
+    from actions.handoff import handoff_replies  # the handoff phrases live with the handoff action
+
+    return handoff_replies(ctx, reason)
 
 
 def answer_about_order(ctx: Context, intent: str) -> List[Reply]:

@@ -5,7 +5,8 @@ from bot.handoff import INTENT_REASONS, Reason, hand_off_for, in_service_hours
 from bot.replies import Reply
 
 # The phrase that acknowledges the buyer before the handoff message, by reason.
-_OPENING = {Reason.ANGRY: "dialogue.complain_service", Reason.BULK: "dialogue.bulk_order"}
+_OPENING = {Reason.ANGRY: "dialogue.complain_service", Reason.DISPUTE: "dialogue.complain_service",
+            Reason.BULK: "dialogue.bulk_order"}
 
 
 def handoff_replies(ctx: Context, reason: Reason) -> List[Reply]:
@@ -28,8 +29,5 @@ class ActionFallback(ShopAction):
     action_name = "action_fallback"
 
     def answer(self, ctx: Context) -> List[Reply]:
-        intents = [e.get("parse_data", {}).get("intent", {}).get("name")
-                   for e in ctx.tracker.events if e.get("event") == "user"]
-        if len(intents) >= 2 and intents[-2] == "nlu_fallback":
-            return handoff_replies(ctx, Reason.NOT_UNDERSTOOD)
+        # A fallback streak is caught by ShopAction's handoff check before this runs.
         return [Reply("dialogue.fallback")]

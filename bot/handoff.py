@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Optional, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -15,6 +16,8 @@ class Reason(str, enum.Enum):
     ANGRY = "angry_buyer"  # complaint, threat of a bad review
     BULK = "bulk_order"  # the bulk-trade specialist takes it
     NOT_UNDERSTOOD = "not_understood"  # the NLU fell back twice in a row
+    DISPUTE = "dispute"  # 维权, 12315, a threatened bad review: a supervisor's case
+    LOW_CONFIDENCE = "low_confidence"  # the NLU keeps guessing
     # The shop logic in bot/ can also ask for a person with its own reason string, e.g.
     # late_shipment, parcel_missing, compensation_over_limit, size_off_chart.
 
@@ -25,6 +28,23 @@ INTENT_REASONS = {
     "complain_service": Reason.ANGRY,
     "bulk_order": Reason.BULK,
 }
+
+
+def trigger(cfg: ShopConfig, text: str, confidences: Sequence[float], intents: Sequence[Optional[str]]) -> Optional[Reason]:
+    """A reason to hand this message to a person whatever its intent, else None.
+
+    confidences and intents are the NLU's readings of the buyer's messages so far, this one last.
+    """
+    rules = cfg.handoff
+    if any(word in text for word in rules.dispute_words):
+        return Reason.DISPUTE
+    streak = rules.fallback_streak
+    if len(intents) >= streak and all(i == "nlu_fallback" for i in intents[-streak:]):
+        return Reason.NOT_UNDERSTOOD
+    streak = rules.low_confidence_streak
+    if len(confidences) >= streak and all(c < rules.low_confidence for c in confidences[-streak:]):
+        return Reason.LOW_CONFIDENCE
+    return None
 
 
 def in_service_hours(cfg: ShopConfig, when: datetime) -> bool:

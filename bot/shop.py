@@ -73,6 +73,13 @@ class Returns(BaseModel):
     info_change_hours: int = 1
 
 
+class Handoff(BaseModel):
+    dispute_words: List[str] = []
+    low_confidence: float = 0.6
+    low_confidence_streak: int = 3
+    fallback_streak: int = 2
+
+
 class Peak(BaseModel):
     warmup_until: str
     peak_day: str
@@ -97,6 +104,7 @@ class ShopConfig(BaseModel):
     compensation: Compensation
     returns: Returns = Field(default_factory=Returns)
     bulk_order_min_quantity: int = 20
+    handoff: Handoff = Field(default_factory=Handoff)
     peak: Peak
 
     @validator("cutoff")

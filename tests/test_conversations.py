@@ -274,3 +274,18 @@ def test_affirm_after_an_answer(servers):
     buyer = opened(servers, new_buyer())
     assert "99" in rest(servers, buyer, "包邮吗")[0]
     assert one_of(rest(servers, buyer, "好的")[0], "dialogue.affirm")
+
+
+def test_a_dispute_goes_to_a_person_whatever_was_asked(servers):
+    buyer, _ = buyer_with_order(S.PAID, paid=timedelta(hours=2))
+    opened(servers, buyer)
+    reply = rest(servers, buyer, "三天了还不发货 我要去12315投诉你们")[0]
+    assert one_of(reply, "dialogue.complain_service")
+    assert handled_by(buyer) == ("queue", "dispute")
+
+
+def test_two_misunderstandings_in_a_row_go_to_a_person(servers):
+    buyer = opened(servers, new_buyer())
+    assert one_of(rest(servers, buyer, "嗯哼哼哈嘿")[0], "dialogue.fallback")
+    assert one_of(rest(servers, buyer, "啵啵啵啵")[0], "dialogue.handoff")
+    assert handled_by(buyer) == ("queue", "not_understood")
