@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from actions.common import Context, ShopAction
 from bot.models import Order, OrderStatus
-from bot.peak import in_rush
+from bot.peak import peak_scripts
 from bot.phrases import library
 from bot.replies import Reply
 
@@ -24,7 +24,7 @@ class ActionAnswer(ShopAction):
         if intent == "ask_product" and _COLOR_DIFFERENCE.search(ctx.text):
             return [Reply("dialogue.color_difference")]
         phrases = library().for_intent(intent) or library().for_intent("out_of_scope")
-        if in_rush(ctx.now, ctx.cfg):
+        if peak_scripts(ctx.now, ctx.cfg, ctx.mode):
             phrases = sorted(phrases, key=lambda p: p.category != "peak")
         return [Reply(phrases[0].id)]
 

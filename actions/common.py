@@ -17,7 +17,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
-from bot import clock
+from bot import clock, conversations
 from bot.db import session_scope
 from bot.handoff import hand_off_for, trigger
 from bot.models import Order
@@ -51,6 +51,15 @@ class Context:
     @property
     def text(self) -> str:
         return self.tracker.latest_message.get("text") or ""
+
+    @property
+    def mode(self) -> str:
+        return conversations.shop_mode(self.session, self.shop_id)
+
+    @property
+    def recent_intents(self) -> List[Optional[str]]:
+        return [e.get("parse_data", {}).get("intent", {}).get("name")
+                for e in self.tracker.events if e.get("event") == "user"]
 
     def entity(self, name: str) -> Any:
         """The entity's value in this message (normalised by the NLU), else None."""
@@ -88,8 +97,8 @@ def send(dispatcher: CollectingDispatcher, ctx: Context, replies: List[Reply]) -
         return
     dispatcher.utter_message(text=render(replies, f"{ctx.buyer_id}:{len(ctx.tracker.events)}"))
     reason = next((r.handoff_reason for r in replies if r.handoff_reason), None)
-    if reason:
-        hand_off_for(ctx.session, ctx.shop_id, ctx.buyer_id, reason)
+    if reason:  # the phrase already tells the buyer a person will follow up
+        hand_off_for(ctx.session, ctx.cfg, ctx.shop_id, ctx.buyer_id, reason, ctx.recent_intents, ctx.now)
 
 
 # Intent → how to answer it once the order is known; filled by the area modules so a
@@ -112,6 +121,7 @@ class ShopAction(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         with session_scope() as session:
             ctx = Context(tracker, session, clock.now(), shop())
+            label_inbound(session, tracker)
             replies = forced_handoff(ctx)
             if replies is None:
                 replies = resume_pending(ctx)
@@ -119,6 +129,15 @@ class ShopAction(Action):
                 replies = self.answer(ctx)
             send(dispatcher, ctx, replies)
         return ctx.events
+
+
+def label_inbound(session: Session, tracker: Tracker) -> None:
+    """Note the NLU's reading on the stored buyer message: the agents' summary and the
+    trainers' review read it there."""
+    message_id = tracker.latest_message.get("message_id")
+    intent = tracker.latest_message.get("intent") or {}
+    if message_id and intent.get("name"):
+        conversations.label(session, message_id, intent["name"], intent.get("confidence"))
 
 
 def forced_handoff(ctx: Context) -> Optional[List[Reply]]:

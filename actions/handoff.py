@@ -1,7 +1,7 @@
 from typing import List
 
 from actions.common import Context, ShopAction
-from bot.handoff import INTENT_REASONS, Reason, hand_off_for, in_service_hours
+from bot.handoff import INTENT_REASONS, Reason, hand_off_for, handoff_phrase
 from bot.replies import Reply
 
 # The phrase that acknowledges the buyer before the handoff message, by reason.
@@ -10,10 +10,8 @@ _OPENING = {Reason.ANGRY: "dialogue.complain_service", Reason.DISPUTE: "dialogue
 
 
 def handoff_replies(ctx: Context, reason: Reason) -> List[Reply]:
-    hand_off_for(ctx.session, ctx.shop_id, ctx.buyer_id, reason)
-    if not in_service_hours(ctx.cfg, ctx.now):
-        return [Reply("dialogue.handoff_closed")]
-    return [Reply(_OPENING.get(reason, "dialogue.handoff"))]
+    handoff = hand_off_for(ctx.session, ctx.cfg, ctx.shop_id, ctx.buyer_id, reason, ctx.recent_intents, ctx.now)
+    return handoff_phrase(ctx.cfg, handoff, ctx.now, opening=_OPENING.get(reason))
 
 
 class ActionHandoff(ShopAction):

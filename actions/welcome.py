@@ -9,5 +9,5 @@ class ActionWelcome(ShopAction):
     action_name = "action_welcome"
 
     def answer(self, ctx: Context) -> List[Reply]:
-        phrase_id, slots = welcome_reply(ctx.cfg, ctx.buyer_id, ctx.now)
+        phrase_id, slots = welcome_reply(ctx.cfg, ctx.buyer_id, ctx.now, ctx.mode)
         return [Reply(phrase_id, slots)]

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import clock
-from bot.models import Buyer, Conversation, Message
+from bot.models import Buyer, Conversation, Message, Shop
 
 
 def conversation_for(session: Session, shop_id: str, buyer_id: str, nick: Optional[str] = None) -> Conversation:
@@ -82,3 +82,15 @@ def last_answered_seq(session: Session, conv: Conversation) -> int:
         select(func.max(Message.seq)).where(Message.conversation_id == conv.id, Message.answered_at.isnot(None))
     ).scalar_one()
     return value or 0
+
+
+def label(session: Session, message_id: str, intent: str, confidence: Optional[float]) -> None:
+    msg = find_message(session, message_id)
+    if msg is not None and msg.direction == "in":
+        msg.intent, msg.confidence = intent, confidence
+
+
+def shop_mode(session: Session, shop_id: str) -> str:
+    """auto, assist or peak (see models.Shop.mode)."""
+    shop = session.get(Shop, shop_id)
+    return shop.mode if shop is not None else "auto"

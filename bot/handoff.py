@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 from sqlalchemy.orm import Session
 
+from bot.agents import Place, place_in_queue, request_agent, skill_for
 from bot.conversations import conversation_for
+from bot.replies import Reply
 from bot.shop import ShopConfig, parse_hhmm
 
 
@@ -52,8 +55,30 @@ def in_service_hours(cfg: ShopConfig, when: datetime) -> bool:
     return start <= when.time() < end
 
 
-def hand_off_for(session: Session, shop_id: str, buyer_id: str, reason: str) -> None:
-    """Put the conversation in the agents' queue with its reason."""
+@dataclass
+class Handoff:
+    agent_name: Optional[str]  # the agent who took the buyer, if one was free
+    place: Optional[Place]  # else where the buyer waits
+
+
+def hand_off_for(session: Session, cfg: ShopConfig, shop_id: str, buyer_id: str, reason: str,
+                 recent_intents: Sequence[Optional[str]], now: datetime) -> Handoff:
+    """Give the conversation to a free agent with the right skill, or queue it, recording why."""
+    reason = reason.value if isinstance(reason, Reason) else str(reason)
     conv = conversation_for(session, shop_id, buyer_id)
-    conv.handled_by = "queue"
-    conv.handoff_reason = reason.value if isinstance(reason, Reason) else str(reason)
+    agent = request_agent(session, conv, reason, skill_for(reason, recent_intents), now)
+    session.flush()
+    if agent is not None:
+        return Handoff(agent.name, None)
+    return Handoff(None, place_in_queue(session, conv, cfg, now))
+
+
+def handoff_phrase(cfg: ShopConfig, handoff: Handoff, now: datetime, opening: Optional[str] = None) -> List[Reply]:
+    """What the buyer reads: an agent is coming, the queue with an honest wait, or the hours."""
+    if not in_service_hours(cfg, now):
+        return [Reply("dialogue.handoff_closed")]
+    if handoff.agent_name is None and handoff.place is not None:
+        replies = [Reply(opening)] if opening else []
+        return replies + [Reply("peak.agents_busy", {"position": handoff.place.position,
+                                                     "wait_minutes": handoff.place.wait_minutes})]
+    return [Reply(opening or "dialogue.handoff")]

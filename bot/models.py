@@ -62,6 +62,9 @@ class Shop(Base):
     __tablename__ = "shops"
     id = Column(String(32), primary_key=True)
     name = Column(String(64), nullable=False)
+    # auto: the bot answers, agents take over by exception; assist: the bot only suggests,
+    # agents send; peak: auto with the Double 11 scripts. Switchable from the workbench.
+    mode = Column(String(8), nullable=False, default="auto")
 
 
 class Product(Base):
@@ -235,6 +238,8 @@ class Conversation(Base):
     handled_by = Column(String(8), nullable=False, default="bot")  # bot, queue, agent
     agent_id = Column(Integer, ForeignKey("agents.id"))
     handoff_reason = Column(String(64))
+    skill = Column(String(16))  # which agents can take it: presale, aftersale, bulk
+    queued_at = Column(DateTime)  # when it was handed off; the queue is served oldest first
     messages = relationship("Message", back_populates="conversation", order_by="Message.id")
 
 
@@ -254,6 +259,9 @@ class Message(Base):
     phrase_id = Column(String(48))
     reply_to = Column(String(64), index=True)  # for bot replies: the buyer message_id answered
     seq = Column(Integer)  # the console's per-buyer sequence number, when it sends one
+    # For agent replies: sent as suggested (False) or edited/typed by the agent (True) — with
+    # phrase_id and intent, a label for the trainers.
+    edited = Column(Boolean)
     answered_at = Column(DateTime)  # for buyer messages: when the bot's replies were stored
     created_at = Column(DateTime, nullable=False, default=datetime.utcnow)
     conversation = relationship("Conversation", back_populates="messages")

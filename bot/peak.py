@@ -15,3 +15,8 @@ def in_rush(when: datetime, cfg: ShopConfig) -> bool:
     start = _at(when.year, cfg.peak.rush_start)
     end = _at(when.year, cfg.peak.rush_end)
     return start <= when < end
+
+
+def peak_scripts(when: datetime, cfg: ShopConfig, mode: str) -> bool:
+    """Use the short peak scripts: in the rush, or when the shop switched to peak mode."""
+    return mode == "peak" or in_rush(when, cfg)

@@ -39,6 +39,7 @@ def server_env(ports: Ports, db_url: str, extra: Optional[Dict[str, str]] = None
         "XIAOER_ACTIONS_PORT": str(ports.actions),
         "XIAOER_CONSOLE_PORT": str(ports.console),
         "XIAOER_RASA_URL": f"http://127.0.0.1:{ports.rasa}",
+        "XIAOER_CONSOLE_URL": f"http://127.0.0.1:{ports.console}",
         "XIAOER_DB_URL": db_url,
         # Rasa's tracker store lives in the same SQLite file (see endpoints.yml).
         "XIAOER_TRACKER_DB": sqlite_path(db_url) or str(settings.VAR_DIR / "tracker.db"),

@@ -31,6 +31,7 @@ RASA_PORT = int(os.environ.get("XIAOER_RASA_PORT", "5005"))
 ACTIONS_PORT = int(os.environ.get("XIAOER_ACTIONS_PORT", "5055"))
 CONSOLE_PORT = int(os.environ.get("XIAOER_CONSOLE_PORT", "8000"))
 RASA_URL = os.environ.get("XIAOER_RASA_URL", f"http://127.0.0.1:{RASA_PORT}")
+CONSOLE_URL = os.environ.get("XIAOER_CONSOLE_URL", f"http://127.0.0.1:{CONSOLE_PORT}")
 
 
 def console_secret() -> str:

@@ -8,12 +8,12 @@ from sqlalchemy import func, select
 
 from bot.db import session_scope
 from bot.models import Buyer, Order
-from bot.peak import in_rush
+from bot.peak import peak_scripts
 from bot.shop import ShopConfig
 
 
-def welcome_reply(cfg: ShopConfig, buyer_id: str, when: datetime) -> Tuple[str, Dict[str, object]]:
-    if in_rush(when, cfg):
+def welcome_reply(cfg: ShopConfig, buyer_id: str, when: datetime, mode: str = "auto") -> Tuple[str, Dict[str, object]]:
+    if peak_scripts(when, cfg, mode):
         return "welcome.peak", {}
     with session_scope() as session:
         buyer = session.get(Buyer, buyer_id)

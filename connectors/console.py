@@ -10,14 +10,16 @@ import asyncio
 import json
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, List, Tuple
 
+import aiohttp
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import conversations, settings, signing
+from bot import agents, clock, conversations, settings, signing
 from bot.db import session_scope
 from bot.shop import shop
 from connectors.ordering import BuyerSequencer
@@ -110,40 +112,81 @@ class Inbound:
     UNANSWERED = "unanswered"  # stored before a crash, never answered: answer it now
 
 
-def _store_inbound(event: Dict[str, Any]) -> Tuple[str, List[str], int]:
-    """Store the buyer message (once). Returns its state, the replies already stored for it,
-    and the highest seq already answered for this buyer (for ordering)."""
+@dataclass
+class Stored:
+    state: str
+    earlier_replies: List[Dict[str, str]]
+    last_answered: int  # the highest seq already answered for this buyer (for ordering)
+    conversation_id: int
+    with_agent: bool  # a person answers this buyer now, not the bot
+
+
+def _store_inbound(event: Dict[str, Any]) -> Stored:
+    """Store the buyer message (once), and decide who answers it."""
     with session_scope() as session:
         conv = conversations.conversation_for(session, event["shop_id"], event["buyer_id"], event.get("buyer_nick"))
         last_answered = conversations.last_answered_seq(session, conv)
         existing = conversations.find_message(session, event["message_id"])
         if existing is not None:
             if existing.answered_at is not None:
-                return Inbound.ANSWERED, [m.text for m in conversations.replies_to(session, event["message_id"])], last_answered
-            return Inbound.UNANSWERED, [], last_answered
-        conversations.record(session, conv, "in", "buyer", event["stored_text"], message_id=event["message_id"],
-                             kind=event["type"], seq=event.get("seq"))
-        return Inbound.NEW, [], last_answered
+                earlier = conversations.replies_to(session, event["message_id"])
+                return Stored(Inbound.ANSWERED, [_as_reply(m) for m in earlier], last_answered, conv.id, False)
+            state = Inbound.UNANSWERED
+        else:
+            conversations.record(session, conv, "in", "buyer", event["stored_text"], message_id=event["message_id"],
+                                 kind=event["type"], seq=event.get("seq"))
+            state = Inbound.NEW
+        if conversations.shop_mode(session, conv.shop_id) == "assist" and conv.handled_by == "bot":
+            # Assist mode: a person answers every buyer; the bot only suggests (and answers
+            # while the buyer waits in the queue, so nobody is left unanswered).
+            agents.request_agent(session, conv, "assist_mode", agents.PRESALE, clock.now())
+        if conv.handled_by == "agent":
+            conversations.mark_answered(session, event["message_id"])  # delivered to a person
+        return Stored(state, [], last_answered, conv.id, conv.handled_by == "agent")
 
 
-def _store_replies(event: Dict[str, Any], texts: List[str]) -> None:
+def _as_reply(message) -> Dict[str, str]:
+    return {"id": f"r{message.id}", "text": message.text}
+
+
+def _store_replies(event: Dict[str, Any], texts: List[str]) -> List[Dict[str, str]]:
     with session_scope() as session:
         conv = conversations.conversation_for(session, event["shop_id"], event["buyer_id"])
-        for text in texts:
-            conversations.record(session, conv, "out", "bot", text, reply_to=event["message_id"])
+        stored = [conversations.record(session, conv, "out", "bot", text, reply_to=event["message_id"])
+                  for text in texts]
         conversations.mark_answered(session, event["message_id"])
+        return [_as_reply(m) for m in stored]
 
 
-def _reply(event: Dict[str, Any], texts: List[str], duplicate: bool) -> HTTPResponse:
-    return response.json({"message_id": event["message_id"], "duplicate": duplicate,
-                          "replies": [{"text": t} for t in texts]})
+def _reply(event: Dict[str, Any], replies: List[Dict[str, str]], duplicate: bool, with_agent: bool = False) -> HTTPResponse:
+    return response.json({"message_id": event["message_id"], "duplicate": duplicate, "replies": replies,
+                          "handled_by": "agent" if with_agent else "bot"})
+
+
+async def notify_workbench(conversation_id: int, message_id: str) -> None:
+    """Tell the console app a buyer message is waiting for an agent (it pushes it, with
+    suggested replies, to the agent's workbench). Retried with backoff; the workbench also
+    reads the database when it connects, so a lost notice delays, never loses, a message."""
+    body = json.dumps({"conversation_id": conversation_id, "message_id": message_id}).encode()
+    url = settings.CONSOLE_URL + "/internal/buyer-message"
+    for attempt, delay in enumerate((0, 0.5, 2, 5)):
+        await asyncio.sleep(delay)
+        try:
+            headers = signing.signed_headers(settings.console_secret(), body)
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
+                async with http.post(url, data=body, headers=headers) as resp:
+                    if resp.status < 500:
+                        return
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            pass
+    logger.warning("could not notify the workbench of message %s after %d attempts", message_id, attempt + 1)
 
 
 class ConsoleInput(InputChannel):
     def __init__(self) -> None:
         # Events being answered right now, by message_id: a retry that arrives meanwhile
         # waits for the same answer instead of starting a second one.
-        self._in_flight: Dict[str, "asyncio.Future[List[str]]"] = {}
+        self._in_flight: Dict[str, "asyncio.Future[List[Dict[str, str]]]"] = {}
         self._sequencer = BuyerSequencer()
 
     @classmethod
@@ -174,18 +217,22 @@ class ConsoleInput(InputChannel):
             message_id = event["message_id"]
             if message_id in self._in_flight:
                 return _reply(event, await asyncio.shield(self._in_flight[message_id]), duplicate=True)
-            answer: "asyncio.Future[List[str]]" = asyncio.get_running_loop().create_future()
+            answer: "asyncio.Future[List[Dict[str, str]]]" = asyncio.get_running_loop().create_future()
             self._in_flight[message_id] = answer  # registered before any await: no double answers
             try:
-                state, earlier, last_answered = await asyncio.to_thread(_store_inbound, event)
-                if state == Inbound.ANSWERED:
-                    answer.set_result(earlier)
-                    return _reply(event, earlier, duplicate=True)
-                async with self._sequencer.turn(event["buyer_id"], event.get("seq"), last_answered):
+                stored = await asyncio.to_thread(_store_inbound, event)
+                if stored.state == Inbound.ANSWERED:
+                    answer.set_result(stored.earlier_replies)
+                    return _reply(event, stored.earlier_replies, duplicate=True)
+                if stored.with_agent:
+                    asyncio.create_task(notify_workbench(stored.conversation_id, message_id))
+                    answer.set_result([])
+                    return _reply(event, [], duplicate=stored.state != Inbound.NEW, with_agent=True)
+                async with self._sequencer.turn(event["buyer_id"], event.get("seq"), stored.last_answered):
                     texts = await self._answer(event, on_new_message)
-                    await asyncio.to_thread(_store_replies, event, texts)
-                answer.set_result(texts)
-                return _reply(event, texts, duplicate=state != Inbound.NEW)
+                    replies = await asyncio.to_thread(_store_replies, event, texts)
+                answer.set_result(replies)
+                return _reply(event, replies, duplicate=stored.state != Inbound.NEW)
             except BaseException as exc:
                 if not answer.done():
                     answer.set_exception(exc)
