@@ -11,7 +11,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, List, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 import aiohttp
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
@@ -149,13 +149,15 @@ def _as_reply(message) -> Dict[str, str]:
     return {"id": f"r{message.id}", "text": message.text}
 
 
-def _store_replies(event: Dict[str, Any], texts: List[str]) -> List[Dict[str, str]]:
+def _store_replies(event: Dict[str, Any], texts: List[str]) -> Tuple[List[Dict[str, str]], Optional[int]]:
+    """Store the bot's replies; returns them, and the conversation id if this very turn
+    handed the buyer to an agent (the agent's workbench is told at once)."""
     with session_scope() as session:
         conv = conversations.conversation_for(session, event["shop_id"], event["buyer_id"])
         stored = [conversations.record(session, conv, "out", "bot", text, reply_to=event["message_id"])
                   for text in texts]
         conversations.mark_answered(session, event["message_id"])
-        return [_as_reply(m) for m in stored]
+        return [_as_reply(m) for m in stored], conv.id if conv.handled_by == "agent" else None
 
 
 def _reply(event: Dict[str, Any], replies: List[Dict[str, str]], duplicate: bool, with_agent: bool = False) -> HTTPResponse:
@@ -230,7 +232,9 @@ class ConsoleInput(InputChannel):
                     return _reply(event, [], duplicate=stored.state != Inbound.NEW, with_agent=True)
                 async with self._sequencer.turn(event["buyer_id"], event.get("seq"), stored.last_answered):
                     texts = await self._answer(event, on_new_message)
-                    replies = await asyncio.to_thread(_store_replies, event, texts)
+                    replies, handed_to_agent = await asyncio.to_thread(_store_replies, event, texts)
+                if handed_to_agent is not None:
+                    asyncio.create_task(notify_workbench(handed_to_agent, message_id))
                 answer.set_result(replies)
                 return _reply(event, replies, duplicate=stored.state != Inbound.NEW)
             except BaseException as exc:

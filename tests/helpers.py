@@ -44,3 +44,17 @@ def renderings(phrase_id: str, **slots) -> List[str]:
 
 def new_buyer() -> str:
     return "guest_" + uuid.uuid4().hex[:10]
+
+
+def matches(text: str, phrase_id: str) -> bool:
+    """The text is one of the phrase's variants, whatever its slots were filled with."""
+    import re
+    import string
+
+    for variant in library().get(phrase_id).variants:
+        pattern = ""
+        for literal, name, _, _ in string.Formatter().parse(variant):
+            pattern += re.escape(literal) + (".+?" if name else "")
+        if re.fullmatch(pattern, text, flags=re.S):
+            return True
+    return False

@@ -24,6 +24,7 @@ from bot.models import Buyer, Conversation, Message, Order, Product
 from bot.orders import describe
 from bot.seed import DEMO_BUYERS
 from bot.shop import shop
+from bot.console import workbench
 
 STATIC = Path(__file__).parent / "static"
 RASA_CONSOLE_WEBHOOK = "/webhooks/console/webhook"
@@ -81,18 +82,20 @@ async def start_session(request: web.Request) -> web.Response:
 
 
 async def history(request: web.Request) -> web.Response:
-    """The buyer's own conversation, for a page that (re)opens or reconnects."""
+    """The buyer's own conversation, for a page that (re)opens or reconnects; with ?after=N
+    only what came since (agent replies, queue updates)."""
     buyer_id = _require_buyer(request)
+    after = int(request.query.get("after", "0")) if request.query.get("after", "0").isdigit() else 0
     with session_scope() as session:
         conv = session.execute(
             select(Conversation).where(Conversation.buyer_id == buyer_id, Conversation.shop_id == shop().shop_id)
             .order_by(Conversation.id.desc()).limit(1)
         ).scalar_one_or_none()
         rows = [] if conv is None else session.execute(
-            select(Message).where(Message.conversation_id == conv.id).order_by(Message.id)
+            select(Message).where(Message.conversation_id == conv.id, Message.id > after).order_by(Message.id)
         ).scalars().all()
-        messages = [{"id": m.message_id or f"r{m.id}", "sender": m.sender, "text": m.text, "kind": m.kind}
-                    for m in rows]
+        messages = [{"id": m.message_id if m.direction == "in" else f"r{m.id}", "n": m.id, "sender": m.sender,
+                     "text": m.text, "kind": m.kind} for m in rows]
     return web.json_response({"buyer_id": buyer_id, "messages": messages})
 
 
@@ -174,4 +177,5 @@ def create_app() -> web.Application:
     app.router.add_get("/api/orders", orders)
     app.router.add_post("/api/chat", chat)
     app.router.add_static("/static", STATIC)
+    workbench.add_routes(app)
     return app

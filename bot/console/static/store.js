@@ -4,10 +4,12 @@
 (function () {
   const EMOTICONS = { "[微笑]": "🙂", "[玫瑰]": "🌹", "[抱拳]": "🙏", "[害羞]": "😊", "[爱心]": "❤️", "[赞]": "👍" };
   const RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 4000, 8000];
+  const POLL_MS = 1500; // agent replies and queue updates arrive between the buyer's messages
   const $ = (id) => document.getElementById(id);
   const messages = $("messages");
   const buyerSelect = $("buyer");
   const shown = new Set(); // ids of messages already on the page
+  let lastSeen = 0; // the highest stored message number shown
 
   function render(text) {
     return Object.entries(EMOTICONS).reduce((t, [code, emoji]) => t.split(code).join(emoji), text);
@@ -59,7 +61,7 @@
           const data = await resp.json();
           status.textContent = resp.ok ? "已读" : "未送达";
           if (!resp.ok) { add("system", data.error || "发送失败，请稍后再试"); return; }
-          data.replies.forEach((r, i) => add("bot", r.text, undefined, id + ":" + i));
+          data.replies.forEach((r) => showStored({ id: r.id, n: parseInt(r.id.slice(1), 10), sender: "bot", text: r.text }));
           return;
         }
         if (attempt >= RETRY_DELAYS_MS.length) { status.textContent = "未送达"; add("system", "网络开小差了，请稍后重试"); return; }
@@ -77,16 +79,27 @@
     return { id: opt.value, nick: opt.dataset.nick };
   }
 
+  // A stored message (from a reply, the history or a poll): shown once, whatever the route.
+  function showStored(m) {
+    lastSeen = Math.max(lastSeen, m.n || 0);
+    if (m.sender === "buyer") return add("buyer", m.text, "已读", m.id);
+    return add("bot", m.text, m.sender === "agent" ? "人工客服" : undefined, m.id);
+  }
+
+  async function poll() {
+    try {
+      const data = await (await fetch("/api/history?after=" + lastSeen)).json();
+      (data.messages || []).forEach(showStored);
+    } catch (err) { /* offline: the next poll catches up */ }
+  }
+
   async function enter(buyerId) {
     await post("/api/session", { buyer_id: buyerId });
     messages.innerHTML = "";
     shown.clear();
+    lastSeen = 0;
     const data = await (await fetch("/api/history")).json();
-    data.messages.forEach((m, i) => {
-      // bot replies are keyed like the live ones, so a reconnect never shows one twice
-      const id = m.sender === "buyer" ? m.id : null;
-      add(m.sender === "buyer" ? "buyer" : "bot", m.text, m.sender === "buyer" ? "已读" : undefined, id);
-    });
+    data.messages.forEach(showStored);
     add("system", "您正在以 " + currentBuyer().nick + " 的身份咨询");
     const orders = await (await fetch("/api/orders")).json();
     const list = $("order-list");
@@ -131,6 +144,7 @@
       $("product-list").appendChild(li);
     }
     await enter(currentBuyer().id);
+    setInterval(poll, POLL_MS);
     document.body.dataset.ready = "1";
   }
   init();

@@ -1,0 +1,355 @@
+"""The agent workbench: login, live conversations over a websocket, suggested replies, the
+queue page. Agents act only inside their own shop and only on conversations they hold.
+
+The Rasa console channel tells this app (POST /internal/buyer-message, signed) when a buyer
+message is waiting for an agent; the app pushes it to the agent's open workbench with the
+top three suggested replies.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections import defaultdict
+from typing import Any, Dict, List, Optional, Set
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy import select
+
+from bot import agents, clock, conversations, settings, signing
+from bot.db import session_scope
+from bot.models import AfterSaleTicket, Agent, Buyer, Conversation, Message, Order, Shop
+from bot.orders import describe
+from bot.phrases import CATEGORIES, library
+from bot.shop import shop
+from bot.suggestions import suggest
+
+logger = logging.getLogger(__name__)
+AGENT_COOKIE = "xiaoer_agent"
+STATUSES = {"online", "busy", "away"}
+MODES = {"auto", "assist", "peak"}
+
+
+# --- login ------------------------------------------------------------------------------------
+
+def _agent_cookie(agent_id: int) -> str:
+    mac = hmac.new(settings.console_secret().encode(), f"agent:{agent_id}".encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{agent_id}.{mac}"
+
+
+def current_agent_id(request: web.Request) -> Optional[int]:
+    value = request.cookies.get(AGENT_COOKIE, "")
+    agent_id, _, _ = value.partition(".")
+    if agent_id.isdigit() and hmac.compare_digest(value, _agent_cookie(int(agent_id))):
+        return int(agent_id)
+    return None
+
+
+def _require_agent(request: web.Request) -> int:
+    agent_id = current_agent_id(request)
+    if agent_id is None:
+        raise web.HTTPUnauthorized(text=json.dumps({"error": "log in first"}), content_type="application/json")
+    return agent_id
+
+
+async def login_page(_: web.Request) -> web.FileResponse:
+    return web.FileResponse(_static("login.html"))
+
+
+async def workbench_page(request: web.Request) -> web.StreamResponse:
+    if current_agent_id(request) is None:
+        raise web.HTTPFound("/login")
+    return web.FileResponse(_static("workbench.html"))
+
+
+async def queue_page(request: web.Request) -> web.StreamResponse:
+    if current_agent_id(request) is None:
+        raise web.HTTPFound("/login")
+    return web.FileResponse(_static("queue.html"))
+
+
+async def login(request: web.Request) -> web.Response:
+    try:
+        body = await request.json()
+    except json.JSONDecodeError:
+        return web.json_response({"error": "body is not valid JSON"}, status=400)
+    with session_scope() as session:
+        agent = agents.authenticate(session, str(body.get("login", "")), str(body.get("password", "")))
+        if agent is None:
+            return web.json_response({"error": "wrong login or password"}, status=401)
+        resp = web.json_response({"name": agent.name})
+        resp.set_cookie(AGENT_COOKIE, _agent_cookie(agent.id), httponly=True, samesite="Strict")
+        return resp
+
+
+async def logout(request: web.Request) -> web.Response:
+    agent_id = current_agent_id(request)
+    if agent_id is not None:
+        with session_scope() as session:
+            agent = session.get(Agent, agent_id)
+            agent.status = "away"
+    resp = web.json_response({"ok": True})
+    resp.del_cookie(AGENT_COOKIE)
+    return resp
+
+
+# --- the queue --------------------------------------------------------------------------------
+
+async def queue_api(request: web.Request) -> web.Response:
+    """Who waits and for how long: nobody waits unseen."""
+    agent_id = _require_agent(request)
+    now = clock.now()
+    with session_scope() as session:
+        agent = session.get(Agent, agent_id)
+        waiting = agents.queue(session, agent.shop_id, shop(), now)
+        rows = []
+        for conv in waiting:
+            buyer = session.get(Buyer, conv.buyer_id)
+            place = agents.place_in_queue(session, conv, shop(), now)
+            rows.append({"conversation_id": conv.id, "buyer": buyer.nick if buyer else conv.buyer_id,
+                         "skill": conv.skill, "reason": conv.handoff_reason,
+                         "waited_seconds": int((now - conv.queued_at).total_seconds()) if conv.queued_at else 0,
+                         "position": place.position if place else None})
+        pool = [{"name": a.name, "status": a.status, "load": agents.load(session, a), "max": a.max_sessions,
+                 "skills": a.skills}
+                for a in session.execute(select(Agent).where(Agent.shop_id == agent.shop_id)).scalars()]
+    return web.json_response({"waiting": rows, "agents": pool})
+
+
+# --- pushing to agents ------------------------------------------------------------------------
+
+class Hub:
+    """Open workbench sockets by agent."""
+
+    def __init__(self) -> None:
+        self.sockets: Dict[int, Set[web.WebSocketResponse]] = defaultdict(set)
+
+    async def send(self, agent_id: int, payload: Dict[str, Any]) -> None:
+        for ws in list(self.sockets.get(agent_id, ())):
+            try:
+                await ws.send_json(payload)
+            except ConnectionResetError:
+                self.sockets[agent_id].discard(ws)
+
+    async def send_state_to_shop(self, shop_id: str) -> None:
+        with session_scope() as session:
+            ids = [a.id for a in session.execute(select(Agent).where(Agent.shop_id == shop_id)).scalars()]
+        for agent_id in ids:
+            if self.sockets.get(agent_id):
+                await self.send(agent_id, state(agent_id))
+
+
+async def parse(app: web.Application, text: str) -> Dict[str, Any]:
+    """The NLU's reading of a buyer message, from the Rasa server."""
+    http: aiohttp.ClientSession = app["http"]
+    try:
+        async with http.post(settings.RASA_URL + "/model/parse", json={"text": text}) as resp:
+            return await resp.json()
+    except (aiohttp.ClientError, json.JSONDecodeError):
+        return {"intent_ranking": []}
+
+
+async def suggestions_for(app: web.Application, message_id: str) -> List[Dict[str, Any]]:
+    """Top three replies for a stored buyer message; its NLU reading is kept on it."""
+    with session_scope() as session:
+        msg = conversations.find_message(session, message_id)
+        text, buyer_id = msg.text, msg.conversation.buyer_id
+    reading = await parse(app, text)
+    with session_scope() as session:
+        msg = conversations.find_message(session, message_id)
+        top = (reading.get("intent") or {})
+        if top.get("name"):
+            conversations.label(session, message_id, top["name"], top.get("confidence"))
+        return [s.as_dict() for s in suggest(session, shop(), buyer_id, reading.get("intent_ranking") or [],
+                                             seed=message_id)]
+
+
+async def buyer_message(request: web.Request) -> web.Response:
+    """From the Rasa console channel: a buyer message waits for an agent."""
+    body = await request.read()
+    problem = signing.problem(settings.console_secret(), request.headers, body)
+    if problem:
+        return web.json_response({"error": problem}, status=401)
+    event = json.loads(body)
+    started = time.perf_counter()
+    with session_scope() as session:
+        conv = session.get(Conversation, event["conversation_id"])
+        if conv is None or conv.agent_id is None:
+            return web.json_response({"delivered": False})
+        agent_id = conv.agent_id
+        msg = conversations.find_message(session, event["message_id"])
+        message = _message_json(msg)
+    suggestions = await suggestions_for(request.app, event["message_id"])
+    await request.app["hub"].send(agent_id, state(agent_id))  # a newly assigned buyer appears in the list
+    await request.app["hub"].send(agent_id, {
+        "type": "buyer_message", "conversation_id": event["conversation_id"], "message": message,
+        "suggestions": suggestions, "suggest_ms": round((time.perf_counter() - started) * 1000, 1),
+    })
+    return web.json_response({"delivered": True})
+
+
+# --- the workbench socket ---------------------------------------------------------------------
+
+def _message_json(m: Message) -> Dict[str, Any]:
+    return {"id": m.id, "sender": m.sender, "text": m.text, "kind": m.kind, "time": m.created_at.strftime("%H:%M")}
+
+
+def state(agent_id: int) -> Dict[str, Any]:
+    """The agent's whole view: themselves, the shop's mode, their buyers, the queue."""
+    now = clock.now()
+    with session_scope() as session:
+        agent = session.get(Agent, agent_id)
+        mine = session.execute(
+            select(Conversation).where(Conversation.agent_id == agent.id, Conversation.handled_by == "agent")
+            .order_by(Conversation.last_message_at.desc())
+        ).scalars().all()
+        with_bot = session.execute(
+            select(Conversation).where(Conversation.shop_id == agent.shop_id, Conversation.handled_by == "bot")
+            .order_by(Conversation.last_message_at.desc()).limit(10)
+        ).scalars().all()
+        waiting = agents.queue(session, agent.shop_id, shop(), now)
+
+        def row(c: Conversation) -> Dict[str, Any]:
+            buyer = session.get(Buyer, c.buyer_id)
+            last = session.execute(select(Message).where(Message.conversation_id == c.id)
+                                   .order_by(Message.id.desc()).limit(1)).scalar_one_or_none()
+            return {"id": c.id, "buyer": buyer.nick if buyer else c.buyer_id, "reason": c.handoff_reason,
+                    "last": last.text[:40] if last else ""}
+
+        return {
+            "type": "state",
+            "agent": {"name": agent.name, "status": agent.status, "load": agents.load(session, agent),
+                      "max": agent.max_sessions, "skills": agent.skills},
+            "mode": conversations.shop_mode(session, agent.shop_id),
+            "mine": [row(c) for c in mine],
+            "with_bot": [row(c) for c in with_bot],
+            "queue": len(waiting),
+        }
+
+
+def _own_conversation(session, agent: Agent, conversation_id: Any, take: bool = False) -> Conversation:
+    conv = session.get(Conversation, int(conversation_id)) if str(conversation_id).isdigit() else None
+    if conv is None or conv.shop_id != agent.shop_id:
+        raise PermissionError("not a conversation of your shop")
+    if not take and conv.agent_id != agent.id:
+        raise PermissionError("this buyer is not yours: take over first")
+    return conv
+
+
+async def conversation_view(app: web.Application, agent_id: int, conversation_id: Any) -> Dict[str, Any]:
+    with session_scope() as session:
+        agent = session.get(Agent, agent_id)
+        conv = _own_conversation(session, agent, conversation_id, take=True)
+        msgs = session.execute(select(Message).where(Message.conversation_id == conv.id)
+                               .order_by(Message.id)).scalars().all()
+        last_in = next((m for m in reversed(msgs) if m.direction == "in" and m.message_id), None)
+        orders = session.execute(select(Order).where(Order.buyer_id == conv.buyer_id)
+                                 .order_by(Order.created_at.desc()).limit(5)).scalars().all()
+        tickets = session.execute(select(AfterSaleTicket).where(AfterSaleTicket.order_id.in_([o.id for o in orders]))
+                                  ).scalars().all()
+        view = {
+            "type": "conversation", "id": conv.id, "handled_by": conv.handled_by, "mine": conv.agent_id == agent.id,
+            "messages": [_message_json(m) for m in msgs[-50:]],
+            "summary": agents.summary(session, conv),
+            "orders": [{"id": o.id, "label": describe(o), "total": o.total_fen / 100, "note": o.note} for o in orders],
+            "tickets": [{"number": t.number, "kind": t.kind.value, "status": t.status.value, "reason": t.reason,
+                         "due": t.due_at.strftime("%m-%d %H:%M")} for t in tickets],
+        }
+        last_id = last_in.message_id if last_in else None
+    view["suggestions"] = await suggestions_for(app, last_id) if last_id else []
+    return view
+
+
+def search_phrases(query: str) -> List[Dict[str, Any]]:
+    query = query.strip().lower()
+    found = []
+    for p in library().phrases.values():
+        haystack = " ".join([p.id, p.title, *p.variants]).lower()
+        if query and query in haystack:
+            found.append({"id": p.id, "title": p.title, "category": CATEGORIES[p.category],
+                          "text": p.variants[0]})
+    return found[:20]
+
+
+async def handle(app: web.Application, agent_id: int, data: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """One command from the workbench; returns the answer to send back (if any)."""
+    kind = data.get("type")
+    now = clock.now()
+    if kind == "open":
+        return await conversation_view(app, agent_id, data.get("conversation_id"))
+    if kind == "search":
+        return {"type": "phrases", "results": search_phrases(str(data.get("q", "")))}
+    with session_scope() as session:
+        agent = session.get(Agent, agent_id)
+        if kind == "send":
+            conv = _own_conversation(session, agent, data.get("conversation_id"))
+            text = str(data.get("text", "")).strip()
+            if not text or len(text) > 2000:
+                return {"type": "error", "error": "a reply needs 1–2,000 characters"}
+            msg = conversations.record(session, conv, "out", "agent", text)
+            msg.phrase_id, msg.intent, msg.edited = data.get("phrase_id"), data.get("intent"), bool(data.get("edited"))
+            return {"type": "sent", "conversation_id": conv.id, "message": _message_json(msg)}
+        if kind == "take_over":
+            conv = _own_conversation(session, agent, data.get("conversation_id"), take=True)
+            conv.handled_by, conv.agent_id, conv.handoff_reason = "agent", agent.id, conv.handoff_reason or "taken_over"
+        elif kind == "give_back":
+            conv = _own_conversation(session, agent, data.get("conversation_id"))
+            agents.give_back(session, conv)
+            agents.announce(session, conv, "agent.left", {"agent_name": agent.name})
+            agents.move_queue(session, agent.shop_id, shop(), now)
+        elif kind == "status" and data.get("status") in STATUSES:
+            agent.status = data["status"]
+            session.flush()
+            agents.move_queue(session, agent.shop_id, shop(), now)
+        elif kind == "mode" and data.get("mode") in MODES:
+            session.get(Shop, agent.shop_id).mode = data["mode"]
+        else:
+            return {"type": "error", "error": f"unknown command: {kind}"}
+        shop_id = agent.shop_id
+    await app["hub"].send_state_to_shop(shop_id)
+    if kind == "take_over":
+        return await conversation_view(app, agent_id, data.get("conversation_id"))
+    return None
+
+
+async def socket(request: web.Request) -> web.WebSocketResponse:
+    agent_id = _require_agent(request)
+    ws = web.WebSocketResponse(heartbeat=30)
+    await ws.prepare(request)
+    hub: Hub = request.app["hub"]
+    hub.sockets[agent_id].add(ws)
+    try:
+        await ws.send_json(state(agent_id))
+        async for msg in ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                continue
+            try:
+                answer = await handle(request.app, agent_id, json.loads(msg.data))
+            except (PermissionError, ValueError, KeyError) as exc:
+                answer = {"type": "error", "error": str(exc)}
+            if answer is not None:
+                await ws.send_json(answer)
+    finally:
+        hub.sockets[agent_id].discard(ws)
+    return ws
+
+
+def _static(name: str):
+    from bot.console.app import STATIC
+
+    return STATIC / name
+
+
+def add_routes(app: web.Application) -> None:
+    app["hub"] = Hub()
+    app.router.add_get("/login", login_page)
+    app.router.add_post("/api/login", login)
+    app.router.add_post("/api/logout", logout)
+    app.router.add_get("/workbench", workbench_page)
+    app.router.add_get("/queue", queue_page)
+    app.router.add_get("/api/queue", queue_api)
+    app.router.add_get("/ws", socket)
+    app.router.add_post("/internal/buyer-message", buyer_message)
