@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import List, Optional
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot import clock
@@ -23,12 +25,25 @@ def conversation_for(session: Session, shop_id: str, buyer_id: str, nick: Option
         .limit(1)
     ).scalar_one_or_none()
     if conv is None:
-        if session.get(Buyer, buyer_id) is None:
-            session.add(Buyer(id=buyer_id, shop_id=shop_id, nick=nick or buyer_id, created_at=clock.now()))
+        _ensure_buyer(session, shop_id, buyer_id, nick)
         conv = Conversation(shop_id=shop_id, buyer_id=buyer_id, started_at=clock.now(), last_message_at=clock.now())
         session.add(conv)
         session.flush()
     return conv
+
+
+def _ensure_buyer(session: Session, shop_id: str, buyer_id: str, nick: Optional[str]) -> None:
+    """Create the buyer unless they exist — also when two of their first messages race here."""
+    if session.get(Buyer, buyer_id) is not None:
+        return
+    values = dict(id=buyer_id, shop_id=shop_id, nick=nick or buyer_id, created_at=clock.now())
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+        session.execute(insert(Buyer).values(**values).on_conflict_do_nothing(index_elements=["id"]))
+    else:
+        session.add(Buyer(**values))
+        session.flush()
 
 
 def find_message(session: Session, message_id: str) -> Optional[Message]:

@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
@@ -121,9 +122,14 @@ class Stored:
     with_agent: bool  # a person answers this buyer now, not the bot
 
 
+# One buyer's events are stored one at a time (in this process), so two first messages
+# arriving together find one conversation, not two.
+_buyer_locks: Dict[str, threading.Lock] = {}
+
+
 def _store_inbound(event: Dict[str, Any]) -> Stored:
     """Store the buyer message (once), and decide who answers it."""
-    with session_scope() as session:
+    with _buyer_locks.setdefault(event["buyer_id"], threading.Lock()), session_scope() as session:
         conv = conversations.conversation_for(session, event["shop_id"], event["buyer_id"], event.get("buyer_nick"))
         last_answered = conversations.last_answered_seq(session, conv)
         existing = conversations.find_message(session, event["message_id"])

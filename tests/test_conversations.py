@@ -286,7 +286,9 @@ def test_a_dispute_goes_to_a_person_whatever_was_asked(servers):
 
 
 def test_two_misunderstandings_in_a_row_go_to_a_person(servers):
+    # "/nlu_fallback" (REST only: the console channel refuses typed intents) stands for a
+    # message the NLU could not place, so the dialogue rule is tested whatever the model.
     buyer = opened(servers, new_buyer())
-    assert one_of(rest(servers, buyer, "嗯哼哼哈嘿")[0], "dialogue.fallback")
-    assert matches(rest(servers, buyer, "啵啵啵啵")[0], "peak.agents_busy")
+    assert one_of(rest(servers, buyer, "/nlu_fallback")[0], "dialogue.fallback")
+    assert matches(rest(servers, buyer, "/nlu_fallback")[0], "peak.agents_busy")
     assert handled_by(buyer) == ("queue", "not_understood")
