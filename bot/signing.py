@@ -40,3 +40,17 @@ def problem(secret: str, headers: Mapping[str, str], body: bytes, now: Optional[
     if not hmac.compare_digest(signature, sign(secret, timestamp, body)):
         return "bad signature"
     return None
+
+
+def cookie_value(secret: str, kind: str, value: str) -> str:
+    """A cookie that names a buyer or an agent and cannot be forged: "<value>.<mac>"."""
+    mac = hmac.new(secret.encode(), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{value}.{mac}"
+
+
+def value_of_cookie(secret: str, kind: str, cookie: str) -> Optional[str]:
+    """The value a cookie names, or None if it was not made by cookie_value."""
+    value, _, _ = (cookie or "").rpartition(".")
+    if value and hmac.compare_digest(cookie, cookie_value(secret, kind, value)):
+        return value
+    return None

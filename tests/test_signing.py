@@ -24,3 +24,14 @@ def test_rejections_say_why():
     assert problem(SECRET, headers, BODY, now=1_800_000_000 + MAX_SKEW_SECONDS) is None
     bad_stamp = {**headers, "X-Xiaoer-Timestamp": "yesterday"}
     assert "Unix seconds" in problem(SECRET, bad_stamp, BODY, now=1_800_000_000)
+
+
+def test_cookies_name_their_holder_and_cannot_be_forged():
+    from bot.signing import cookie_value, value_of_cookie
+
+    cookie = cookie_value(SECRET, "agent", "3")
+    assert value_of_cookie(SECRET, "agent", cookie) == "3"
+    assert value_of_cookie(SECRET, "buyer", cookie) is None  # an agent cookie is no buyer cookie
+    assert value_of_cookie(SECRET, "agent", "4" + cookie[1:]) is None
+    assert value_of_cookie("other", "agent", cookie) is None
+    assert value_of_cookie(SECRET, "agent", "") is None

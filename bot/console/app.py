@@ -6,8 +6,6 @@ own buyer's conversation. Events go to the Rasa console channel signed like a re
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 import uuid
@@ -34,17 +32,8 @@ _BUYER_ID = re.compile(r"^[A-Za-z0-9_]{3,64}$")
 PAGE_EVENTS = {"text", "order_card", "product_card", "emoticon", "enter_shop"}
 
 
-def _cookie_value(buyer_id: str) -> str:
-    mac = hmac.new(settings.console_secret().encode(), buyer_id.encode(), hashlib.sha256).hexdigest()[:32]
-    return f"{buyer_id}.{mac}"
-
-
 def current_buyer(request: web.Request) -> Optional[str]:
-    value = request.cookies.get(BUYER_COOKIE, "")
-    buyer_id, _, _ = value.rpartition(".")
-    if buyer_id and hmac.compare_digest(value, _cookie_value(buyer_id)):
-        return buyer_id
-    return None
+    return signing.value_of_cookie(settings.console_secret(), "buyer", request.cookies.get(BUYER_COOKIE, ""))
 
 
 async def index(_: web.Request) -> web.Response:
@@ -77,7 +66,8 @@ async def start_session(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text=json.dumps({"error": "buyer_id: 3–64 letters, digits or _"}),
                                  content_type="application/json")
     resp = web.json_response({"buyer_id": buyer_id})
-    resp.set_cookie(BUYER_COOKIE, _cookie_value(buyer_id), httponly=True, samesite="Strict")
+    resp.set_cookie(BUYER_COOKIE, signing.cookie_value(settings.console_secret(), "buyer", buyer_id),
+                    httponly=True, samesite="Strict")
     return resp
 
 

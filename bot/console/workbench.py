@@ -7,8 +7,6 @@ top three suggested replies.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import time
@@ -35,17 +33,9 @@ MODES = {"auto", "assist", "peak"}
 
 # --- login ------------------------------------------------------------------------------------
 
-def _agent_cookie(agent_id: int) -> str:
-    mac = hmac.new(settings.console_secret().encode(), f"agent:{agent_id}".encode(), hashlib.sha256).hexdigest()[:32]
-    return f"{agent_id}.{mac}"
-
-
 def current_agent_id(request: web.Request) -> Optional[int]:
-    value = request.cookies.get(AGENT_COOKIE, "")
-    agent_id, _, _ = value.partition(".")
-    if agent_id.isdigit() and hmac.compare_digest(value, _agent_cookie(int(agent_id))):
-        return int(agent_id)
-    return None
+    value = signing.value_of_cookie(settings.console_secret(), "agent", request.cookies.get(AGENT_COOKIE, ""))
+    return int(value) if value and value.isdigit() else None
 
 
 def _require_agent(request: web.Request) -> int:
@@ -81,7 +71,8 @@ async def login(request: web.Request) -> web.Response:
         if agent is None:
             return web.json_response({"error": "wrong login or password"}, status=401)
         resp = web.json_response({"name": agent.name})
-        resp.set_cookie(AGENT_COOKIE, _agent_cookie(agent.id), httponly=True, samesite="Strict")
+        resp.set_cookie(AGENT_COOKIE, signing.cookie_value(settings.console_secret(), "agent", str(agent.id)),
+                        httponly=True, samesite="Strict")
         return resp
 
 
