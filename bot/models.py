@@ -265,3 +265,16 @@ class Message(Base):
     answered_at = Column(DateTime)  # for buyer messages: when the bot's replies were stored
     created_at = Column(DateTime, nullable=False, default=datetime.utcnow)
     conversation = relationship("Conversation", back_populates="messages")
+
+
+class Delivery(Base):
+    """An outbound message pushed to the console's callback URL: tried with backoff, and
+    what could not be delivered stays here for a person (or a later retry) to see."""
+
+    __tablename__ = "deliveries"
+    id = Column(Integer, primary_key=True)
+    message_id = Column(Integer, ForeignKey("messages.id"), nullable=False, index=True)
+    url = Column(String(256), nullable=False)
+    attempts = Column(Integer, nullable=False, default=0)
+    delivered_at = Column(DateTime)
+    last_error = Column(String(256))

@@ -7,6 +7,7 @@ top three suggested replies.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -17,7 +18,7 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy import select
 
-from bot import agents, clock, conversations, settings, signing
+from bot import agents, clock, conversations, delivery, settings, signing
 from bot.db import session_scope
 from bot.models import AfterSaleTicket, Agent, Buyer, Conversation, Message, Order, Shop
 from bot.orders import describe
@@ -265,6 +266,24 @@ def search_phrases(query: str) -> List[Dict[str, Any]]:
     return found[:20]
 
 
+async def send_reply(agent_id: int, data: Dict[str, Any]) -> Dict[str, Any]:
+    """The agent's reply to their buyer, stored with the phrase and intent it came from and
+    whether it was edited (a label for the trainers), and pushed to the console if it wants."""
+    text = str(data.get("text", "")).strip()
+    if not text or len(text) > 2000:
+        return {"type": "error", "error": "a reply needs 1–2,000 characters"}
+    with session_scope() as session:
+        agent = session.get(Agent, agent_id)
+        conv = _own_conversation(session, agent, data.get("conversation_id"))
+        msg = conversations.record(session, conv, "out", "agent", text)
+        msg.phrase_id, msg.intent, msg.edited = data.get("phrase_id"), data.get("intent"), bool(data.get("edited"))
+        sent = {"type": "sent", "conversation_id": conv.id, "message": _message_json(msg)}
+        message_db_id = msg.id
+    if delivery.callback_url():
+        asyncio.create_task(delivery.deliver(message_db_id))
+    return sent
+
+
 async def handle(app: web.Application, agent_id: int, data: Dict[str, Any]) -> Optional[Dict[str, Any]]:
     """One command from the workbench; returns the answer to send back (if any)."""
     kind = data.get("type")
@@ -273,16 +292,10 @@ async def handle(app: web.Application, agent_id: int, data: Dict[str, Any]) -> O
         return await conversation_view(app, agent_id, data.get("conversation_id"))
     if kind == "search":
         return {"type": "phrases", "results": search_phrases(str(data.get("q", "")))}
+    if kind == "send":
+        return await send_reply(agent_id, data)
     with session_scope() as session:
         agent = session.get(Agent, agent_id)
-        if kind == "send":
-            conv = _own_conversation(session, agent, data.get("conversation_id"))
-            text = str(data.get("text", "")).strip()
-            if not text or len(text) > 2000:
-                return {"type": "error", "error": "a reply needs 1–2,000 characters"}
-            msg = conversations.record(session, conv, "out", "agent", text)
-            msg.phrase_id, msg.intent, msg.edited = data.get("phrase_id"), data.get("intent"), bool(data.get("edited"))
-            return {"type": "sent", "conversation_id": conv.id, "message": _message_json(msg)}
         if kind == "take_over":
             conv = _own_conversation(session, agent, data.get("conversation_id"), take=True)
             conv.handled_by, conv.agent_id, conv.handoff_reason = "agent", agent.id, conv.handoff_reason or "taken_over"
