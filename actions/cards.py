@@ -7,9 +7,8 @@ from actions.common import Context, ShopAction
 from bot import aftersales
 from bot.models import Product
 from bot.orders import describe
+from bot.phrases import library
 from bot.replies import Reply
-
-_FIT = {"runs_small": "版型偏小，建议拍大一码", "runs_large": "版型偏宽松", "standard": "标准版型"}
 
 
 class ActionProductCard(ShopAction):
@@ -23,7 +22,8 @@ class ActionProductCard(ShopAction):
         if product is None:
             return [Reply("dialogue.ask_product")]
         return [Reply("product.card", {"product": product.title, "price": f"{product.price_fen / 100:.0f}",
-                                       "material": product.material, "fit": _FIT.get(product.fit, "标准版型"),
+                                       "material": product.material,
+                                       "fit": library().render(f"product.fit.{product.fit}"),
                                        "washing": product.washing})]
 
 

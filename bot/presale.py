@@ -13,6 +13,7 @@ from typing import List, Optional
 from bot.freight import shipping_fee_reply
 from bot.geo import province_of
 from bot.models import Order, OrderStatus, Product, Variant
+from bot.phrases import library
 from bot.replies import Reply
 from bot.shop import ShopConfig
 
@@ -78,7 +79,7 @@ def stock_answer(product: Optional[Product], size: Optional[str], color: Optiona
         return [Reply("dialogue.ask_stock")]
     variants: List[Variant] = [v for v in product.variants
                                if (size is None or v.size == size) and (color is None or v.color == color)]
-    wanted = " ".join(x for x in (color, size) if x) or "您要的款式"
+    wanted = " ".join(x for x in (color, size) if x) or library().render("stock.any_variant")
     if not variants:
         return [Reply("stock.not_offered", {"product": product.title, "wanted": wanted})]
     if any(v.stock > 0 for v in variants):

@@ -33,6 +33,7 @@ EVENT_TYPES = {"text", "emoticon", "image", "product_card", "order_card", "enter
 AGREEING_EMOTICONS = {"[微笑]", "[赞]", "[OK]", "[ok]", "[好的]", "[玫瑰]", "[爱心]", "[抱拳]", "[害羞]", "[耶]"}
 _EMOTICON = re.compile(r"^\[[^\[\]]{1,6}\]$")
 _ORDER_ID = re.compile(r"^\d{12,20}$")
+_BUYER_ID = re.compile(r"^[A-Za-z0-9_:.-]{1,64}$")
 _SKU = re.compile(r"^[A-Za-z0-9-]{1,32}$")
 
 
@@ -58,6 +59,8 @@ def parse_event(body: bytes) -> Dict[str, Any]:
             raise BadEvent(400, f"missing or empty field: {field}")
     if event["type"] not in EVENT_TYPES:
         raise BadEvent(422, f"unknown event type: {event['type']}")
+    if not _BUYER_ID.match(event["buyer_id"]):
+        raise BadEvent(400, "buyer_id: 1–64 letters, digits or _:.-")
     if "seq" in event and (not isinstance(event["seq"], int) or isinstance(event["seq"], bool) or event["seq"] < 1):
         raise BadEvent(400, "seq must be a positive integer (the buyer's message number)")
     if event["shop_id"] != shop().shop_id:
