@@ -82,7 +82,8 @@ def test_agent_answers_a_buyer_with_a_suggested_reply(browser, servers, pool):
     agent.click("#mine li")
     buyer_page.fill("#text", "包邮吗")
     buyer_page.press("#text", "Enter")
-    first = agent.locator(".suggestion .use").first
+    # the suggestions for 包邮吗 replace those shown for the earlier 转人工
+    first = agent.locator(".suggestion .use", has_text="99").first
     first.wait_for(timeout=15000)
     assert len(agent.locator(".suggestion").all()) == 3
     first.click()
