@@ -1,8 +1,10 @@
 """Rasa input channel for the shop console protocol (docs/console-protocol.md).
 
-POST /webhooks/console/webhook with one buyer event as JSON. The event is validated,
-stored, answered by the bot, and the replies are stored and returned in the response. A
-retried event (same message_id) gets the replies already given instead of a second answer.
+POST /webhooks/console/webhook with one signed buyer event as JSON. The event is checked,
+stored, and then either answered by the bot — the replies are stored and returned in the
+response — or, when a person holds the buyer, passed to that agent's workbench. A retried
+event (same message_id) gets the replies already given instead of a second answer, and a
+buyer's numbered messages are answered in order (connectors/ordering.py).
 """
 from __future__ import annotations
 
