@@ -2,7 +2,7 @@
 import re
 from typing import List, Optional
 
-from actions.common import ORDER_HANDLERS, Context, ShopAction, answer_about_order
+from actions.common import ORDER_HANDLERS, Context, OrderAction, ShopAction
 from bot import aftersales
 from bot.models import Order
 from bot.replies import Reply
@@ -46,39 +46,24 @@ ORDER_HANDLERS.update({
 })
 
 
-class ActionRefund(ShopAction):
-    action_name = "action_refund"
-
-    def answer(self, ctx: Context) -> List[Reply]:
-        return answer_about_order(ctx, "request_refund")
+class ActionRefund(OrderAction):
+    action_name, intent = "action_refund", "request_refund"
 
 
-class ActionExchange(ShopAction):
-    action_name = "action_exchange"
-
-    def answer(self, ctx: Context) -> List[Reply]:
-        return answer_about_order(ctx, "request_exchange")
+class ActionExchange(OrderAction):
+    action_name, intent = "action_exchange", "request_exchange"
 
 
-class ActionQualityComplaint(ShopAction):
-    action_name = "action_quality_complaint"
-
-    def answer(self, ctx: Context) -> List[Reply]:
-        return answer_about_order(ctx, "complain_quality")
+class ActionQualityComplaint(OrderAction):
+    action_name, intent = "action_quality_complaint", "complain_quality"
 
 
-class ActionWrongItem(ShopAction):
-    action_name = "action_wrong_item"
-
-    def answer(self, ctx: Context) -> List[Reply]:
-        return answer_about_order(ctx, "wrong_item")
+class ActionWrongItem(OrderAction):
+    action_name, intent = "action_wrong_item", "wrong_item"
 
 
-class ActionPriceDiff(ShopAction):
-    action_name = "action_price_diff"
-
-    def answer(self, ctx: Context) -> List[Reply]:
-        return answer_about_order(ctx, "ask_price_diff")
+class ActionPriceDiff(OrderAction):
+    action_name, intent = "action_price_diff", "ask_price_diff"
 
 
 class ActionReturnPolicy(ShopAction):

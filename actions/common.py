@@ -154,6 +154,15 @@ def forced_handoff(ctx: Context) -> Optional[List[Reply]]:
     return handoff_replies(ctx, reason)
 
 
+class OrderAction(ShopAction):
+    """An action that answers its intent about the order the buyer means (ORDER_HANDLERS)."""
+
+    intent = ""
+
+    def answer(self, ctx: Context) -> List[Reply]:
+        return answer_about_order(ctx, self.intent)
+
+
 def answer_about_order(ctx: Context, intent: str) -> List[Reply]:
     """Find the order and answer with the intent's handler — or ask which order first."""
     lookup = ctx.order_for(intent)

@@ -2,7 +2,7 @@
 import re
 from typing import List, Optional
 
-from actions.common import ORDER_HANDLERS, Context, ShopAction, answer_about_order
+from actions.common import ORDER_HANDLERS, Context, OrderAction, ShopAction, answer_about_order
 from bot.logistics import arrival_reply, express_reply, ship_time_reply, tracking_reply
 from bot.models import Order
 from bot.replies import Reply
@@ -27,11 +27,8 @@ def track(ctx: Context, order: Optional[Order]) -> List[Reply]:
 ORDER_HANDLERS.update({"ask_ship_time": ship_time, "ask_arrival_time": arrival, "track_package": track})
 
 
-class ActionShipTime(ShopAction):
-    action_name = "action_ship_time"
-
-    def answer(self, ctx: Context) -> List[Reply]:
-        return answer_about_order(ctx, "ask_ship_time")
+class ActionShipTime(OrderAction):
+    action_name, intent = "action_ship_time", "ask_ship_time"
 
 
 class ActionArrivalTime(ShopAction):
@@ -50,8 +47,5 @@ class ActionExpress(ShopAction):
         return express_reply(ctx.entity("express"), ctx.cfg)
 
 
-class ActionTrackPackage(ShopAction):
-    action_name = "action_track_package"
-
-    def answer(self, ctx: Context) -> List[Reply]:
-        return answer_about_order(ctx, "track_package")
+class ActionTrackPackage(OrderAction):
+    action_name, intent = "action_track_package", "track_package"

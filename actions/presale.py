@@ -4,7 +4,7 @@ from typing import List, Optional
 
 from sqlalchemy import select
 
-from actions.common import ORDER_HANDLERS, Context, ShopAction, answer_about_order
+from actions.common import ORDER_HANDLERS, Context, OrderAction, ShopAction
 from bot.models import Order, Product
 from bot.orders import confirmation_reply
 from bot.order_changes import change_address_reply, modify_order_reply
@@ -80,25 +80,16 @@ class ActionStock(ShopAction):
         return stock_answer(product_in_question(ctx, order), ctx.entity("size"), ctx.entity("color"))
 
 
-class ActionInvoice(ShopAction):
-    action_name = "action_invoice"
-
-    def answer(self, ctx: Context) -> List[Reply]:
-        return answer_about_order(ctx, "ask_invoice")
+class ActionInvoice(OrderAction):
+    action_name, intent = "action_invoice", "ask_invoice"
 
 
-class ActionChangeAddress(ShopAction):
-    action_name = "action_change_address"
-
-    def answer(self, ctx: Context) -> List[Reply]:
-        return answer_about_order(ctx, "change_address")
+class ActionChangeAddress(OrderAction):
+    action_name, intent = "action_change_address", "change_address"
 
 
-class ActionModifyOrder(ShopAction):
-    action_name = "action_modify_order"
-
-    def answer(self, ctx: Context) -> List[Reply]:
-        return answer_about_order(ctx, "modify_order")
+class ActionModifyOrder(OrderAction):
+    action_name, intent = "action_modify_order", "modify_order"
 
 
 # "已付款 / 拍好了": the buyer reports payment; anything else about paying gets the help phrase.
