@@ -121,6 +121,18 @@ def serve_queue(session: Session, shop_id: str, cfg: ShopConfig, now: datetime) 
     return assigned
 
 
+def set_status(session: Session, agent: Agent, status: str, now: datetime) -> None:
+    """An agent who goes away hands their buyers back to the queue (the bot answers them
+    meanwhile); the queue is then served by whoever has room."""
+    agent.status = status
+    if status == "away":
+        for conv in session.execute(
+            select(Conversation).where(Conversation.agent_id == agent.id, Conversation.handled_by == "agent")
+        ).scalars():
+            conv.handled_by, conv.agent_id, conv.queued_at = "queue", None, now
+    session.flush()
+
+
 def give_back(session: Session, conv: Conversation) -> None:
     """The agent is done: the bot answers this buyer again."""
     conv.handled_by, conv.agent_id, conv.queued_at = "bot", None, None

@@ -150,3 +150,16 @@ def test_an_agent_cannot_act_on_another_shops_conversation(session):
     with pytest.raises(PermissionError, match="take over first"):
         _own_conversation(session, colleague, conv.id)
     assert _own_conversation(session, mine, conv.id) is conv
+
+
+def test_an_agent_going_away_hands_their_buyers_to_a_colleague(session):
+    leaving = agent(session, "leaving", ["presale"])
+    conv = conversation(session, "b1")
+    agents.request_agent(session, conv, "buyer_asked", "presale", NOW)
+    assert conv.agent_id == leaving.id
+    colleague = agent(session, "colleague", ["presale"], status="away")
+
+    agents.set_status(session, leaving, "away", NOW)
+    assert (conv.handled_by, conv.agent_id) == ("queue", None)  # the bot answers meanwhile
+    agents.set_status(session, colleague, "online", NOW)
+    assert agents.move_queue(session, "qingshan", shop(), NOW) == [conv] and conv.agent_id == colleague.id

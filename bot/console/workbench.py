@@ -82,7 +82,10 @@ async def logout(request: web.Request) -> web.Response:
     if agent_id is not None:
         with session_scope() as session:
             agent = session.get(Agent, agent_id)
-            agent.status = "away"
+            agents.set_status(session, agent, "away", clock.now())
+            agents.move_queue(session, agent.shop_id, shop(), clock.now())
+            shop_id = agent.shop_id
+        await request.app["hub"].send_state_to_shop(shop_id)
     resp = web.json_response({"ok": True})
     resp.del_cookie(AGENT_COOKIE)
     return resp
@@ -305,8 +308,7 @@ async def handle(app: web.Application, agent_id: int, data: Dict[str, Any]) -> O
             agents.announce(session, conv, "agent.left", {"agent_name": agent.name})
             agents.move_queue(session, agent.shop_id, shop(), now)
         elif kind == "status" and data.get("status") in STATUSES:
-            agent.status = data["status"]
-            session.flush()
+            agents.set_status(session, agent, data["status"], now)
             agents.move_queue(session, agent.shop_id, shop(), now)
         elif kind == "mode" and data.get("mode") in MODES:
             session.get(Shop, agent.shop_id).mode = data["mode"]
