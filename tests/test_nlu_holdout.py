@@ -10,9 +10,9 @@ from bot.evaluation import FALLBACK, Prediction, load_holdout, score
 
 pytestmark = pytest.mark.servers
 
-ACCURACY_FLOOR = 0.80
-MACRO_F1_FLOOR = 0.80
-PER_INTENT_F1_FLOOR = 0.55
+ACCURACY_FLOOR = 0.84  # measured 0.865–0.88; run-to-run variation is about ±1.5 points
+MACRO_F1_FLOOR = 0.84
+PER_INTENT_F1_FLOOR = 0.60  # the weakest intent measured 0.72
 ENTITY_F1_FLOOR = {"order_id": 0.9, "height": 0.9, "weight": 0.9, "size": 0.9}
 
 
