@@ -1,4 +1,8 @@
 """Outbound delivery to the console's callback: retried with backoff, failures recorded."""
+import json
+from pathlib import Path
+
+import jsonschema
 from aiohttp import web
 from sqlalchemy import select
 
@@ -6,6 +10,9 @@ from bot import conversations, signing, settings
 from bot.db import session_scope
 from bot.delivery import deliver
 from bot.models import Delivery
+
+OUTBOUND_SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "docs" / "console-outbound.schema.json")
+                             .read_text(encoding="utf-8"))
 
 
 def _stored_reply(db_url) -> int:
@@ -34,6 +41,7 @@ async def test_a_reply_is_retried_until_the_console_takes_it(aiohttp_server, db_
     message_id = _stored_reply(db_url)
     assert await deliver(message_id, url=str(server.make_url("/callback")), backoff=(0, 0.01, 0.01, 0.01))
     assert len(seen) == 3 and seen[-1]["text"] == "亲，已经帮您催快递了" and seen[-1]["buyer_id"] == "delivery_buyer"
+    jsonschema.validate(seen[-1], OUTBOUND_SCHEMA)  # what docs/console-protocol.md promises
     with session_scope() as s:
         record = s.execute(select(Delivery).where(Delivery.message_id == message_id)).scalar_one()
         assert record.attempts == 3 and record.delivered_at is not None and record.last_error is None

@@ -96,3 +96,10 @@ def test_the_page_api_needs_the_buyers_own_cookie(servers):
     with requests.Session() as http:
         http.post(base + "/api/session", json={"buyer_id": "tb_newbie"}, timeout=10)
         assert http.get(base + "/api/history", timeout=10).json()["buyer_id"] == "tb_newbie"
+
+
+def test_an_emoticon_from_the_picker_is_understood(page):
+    page.click("#emoticons button[data-code='[赞]']")
+    page.wait_for_function(f"document.querySelectorAll('{BOT_REPLIES}').length >= 1")
+    assert bot_texts(page)[-1] in as_shown(renderings("dialogue.affirm"))
+    assert page.locator(".msg.buyer .bubble").last.inner_text() == "👍"

@@ -2,7 +2,7 @@
 // the page resends the same id and the bot answers it once; on (re)load the conversation is
 // read back from the server, so nothing is lost or shown twice.
 (function () {
-  const EMOTICONS = { "[微笑]": "🙂", "[玫瑰]": "🌹", "[抱拳]": "🙏", "[害羞]": "😊", "[爱心]": "❤️", "[赞]": "👍" };
+  const EMOTICONS = { "[微笑]": "🙂", "[玫瑰]": "🌹", "[抱拳]": "🙏", "[害羞]": "😊", "[爱心]": "❤️", "[赞]": "👍", "[流泪]": "😢" };
   const RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 4000, 8000];
   const POLL_MS = 1500; // agent replies and queue updates arrive between the buyer's messages
   const $ = (id) => document.getElementById(id);
@@ -118,6 +118,10 @@
     const t = $("text").value.trim();
     $("text").value = "";
     if (t) send({ type: "text", text: t }, t);
+  });
+  $("emoticons").addEventListener("click", (e) => {
+    const code = e.target.dataset && e.target.dataset.code;
+    if (code) send({ type: "emoticon", code }, code);
   });
   $("chips").addEventListener("click", (e) => {
     if (e.target.tagName === "BUTTON") send({ type: "text", text: e.target.textContent }, e.target.textContent);
