@@ -61,17 +61,19 @@ class ValidateSizeForm(FormValidationAction):
 
     async def extract_height(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: Dict[Text, Any]) -> Dict[Text, Any]:
-        if tracker.get_slot("requested_slot") != "height" or next(tracker.get_latest_entity_values("height"), None):
-            return {}
-        value = _bare_number(tracker, height_cm)
-        return {"height": value} if value else {}
+        return _bare_answer(tracker, "height", height_cm)
 
     async def extract_weight(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: Dict[Text, Any]) -> Dict[Text, Any]:
-        if tracker.get_slot("requested_slot") != "weight" or next(tracker.get_latest_entity_values("weight"), None):
-            return {}
-        value = _bare_number(tracker, weight_kg)
-        return {"weight": value} if value else {}
+        return _bare_answer(tracker, "weight", weight_kg)
+
+
+def _bare_answer(tracker: Tracker, slot: str, parse) -> Dict[Text, Any]:
+    """The slot from a reply to its own question with no entity in it ("175", "140")."""
+    if tracker.get_slot("requested_slot") != slot or next(tracker.get_latest_entity_values(slot), None):
+        return {}
+    value = _bare_number(tracker, parse)
+    return {slot: value} if value else {}
 
 
 def _bare_number(tracker: Tracker, parse) -> Optional[float]:

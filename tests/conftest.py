@@ -28,6 +28,24 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture()
+def shop_db():
+    """A private in-memory database holding only the demo shop's row, for unit tests of the
+    logic in bot/ (each test adds the buyers, products and orders it is about)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from bot.models import Base, Shop
+    from bot.shop import shop
+
+    engine = create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add(Shop(id=shop().shop_id, name=shop().name))
+        session.flush()
+        yield session
+
+
 @pytest.fixture(scope="session")
 def db_url() -> str:
     from bot.seed import reset_and_seed

@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import pytest
 import yaml
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.aftersales import (
@@ -21,13 +21,11 @@ from bot.aftersales import (
 )
 from bot.models import (
     AfterSaleTicket,
-    Base,
     Buyer,
     Order,
     OrderItem,
     OrderStatus,
     Product,
-    Shop,
     TicketKind,
     TicketStatus,
 )
@@ -46,20 +44,16 @@ def cfg():
 
 
 @pytest.fixture()
-def session(cfg):
-    engine = create_engine("sqlite://")
-    Base.metadata.create_all(engine)
-    with Session(engine) as s:
-        s.add(Shop(id=cfg.shop_id, name=cfg.name))
-        s.add(Buyer(id="tb_buyer", shop_id=cfg.shop_id, nick="阿强", created_at=NOW - timedelta(days=300)))
-        s.add_all([
-            Product(id=1, shop_id=cfg.shop_id, sku="QS-T001", title="经典纯棉圆领短袖T恤", category="T恤",
-                    price_fen=7900, material="100%精梳棉"),
-            Product(id=2, shop_id=cfg.shop_id, sku="QS-C001", title="刺绣姓名定制POLO衫", category="POLO衫",
-                    price_fen=19900, material="100%棉", custom_made=True),
-        ])
-        s.flush()
-        yield s
+def session(cfg, shop_db):
+    shop_db.add(Buyer(id="tb_buyer", shop_id=cfg.shop_id, nick="阿强", created_at=NOW - timedelta(days=300)))
+    shop_db.add_all([
+        Product(id=1, shop_id=cfg.shop_id, sku="QS-T001", title="经典纯棉圆领短袖T恤", category="T恤",
+                price_fen=7900, material="100%精梳棉"),
+        Product(id=2, shop_id=cfg.shop_id, sku="QS-C001", title="刺绣姓名定制POLO衫", category="POLO衫",
+                price_fen=19900, material="100%棉", custom_made=True),
+    ])
+    shop_db.flush()
+    return shop_db
 
 
 def make_order(session: Session, status: OrderStatus, *, paid: Optional[datetime] = None,

@@ -3,12 +3,10 @@ from datetime import datetime, timedelta
 
 import bcrypt
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.orm import Session
 
 from bot import agents
 from bot.handoff import hand_off_for
-from bot.models import Agent, Base, Conversation, Message, Shop
+from bot.models import Agent, Conversation, Message, Shop
 from bot.shop import shop
 
 NOW = datetime(2026, 11, 20, 10, 30)
@@ -16,13 +14,8 @@ RUSH = datetime(2026, 11, 10, 21, 0)  # the evening before Double 11
 
 
 @pytest.fixture()
-def session():
-    engine = create_engine("sqlite://")
-    Base.metadata.create_all(engine)
-    with Session(engine) as s:
-        s.add(Shop(id="qingshan", name="青衫"))
-        s.flush()
-        yield s
+def session(shop_db):
+    return shop_db
 
 
 def agent(session, name, skills, limit=2, status="online", shop_id="qingshan"):

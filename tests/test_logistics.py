@@ -6,11 +6,10 @@ from datetime import datetime, timedelta
 from typing import List
 
 import pytest
-from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from bot.logistics import arrival_reply, express_reply, ship_time_reply, tracking_reply
-from bot.models import Base, Buyer, Order, OrderStatus, Shipment, ShipmentStatus, Shop, TrackingEvent
+from bot.models import Buyer, Order, OrderStatus, Shipment, ShipmentStatus, TrackingEvent
 from bot.phrases import library
 from bot.replies import Reply
 from bot.shop import shop
@@ -45,14 +44,10 @@ def ids(replies: List[Reply]) -> List[str]:
 
 
 @pytest.fixture()
-def session():
-    engine = create_engine("sqlite://")
-    Base.metadata.create_all(engine)
-    with Session(engine) as s:
-        s.add(Shop(id=CFG.shop_id, name=CFG.name))
-        s.add(Buyer(id="tb_test", shop_id=CFG.shop_id, nick="阿强", created_at=NOW - timedelta(days=100)))
-        s.flush()
-        yield s
+def session(shop_db):
+    shop_db.add(Buyer(id="tb_test", shop_id=CFG.shop_id, nick="阿强", created_at=NOW - timedelta(days=100)))
+    shop_db.flush()
+    return shop_db
 
 
 _counter = iter(range(10**6))

@@ -2,10 +2,8 @@
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.orm import Session
 
-from bot.models import Base, Buyer, Order, OrderItem, OrderStatus, Product, Shop, TicketKind
+from bot.models import Buyer, Order, OrderItem, OrderStatus, Product, TicketKind
 from bot.order_changes import change_address_reply, modify_order_reply
 from bot.orders import choose_order, confirmation_reply
 from bot.presale import gift_answer, shipping_fee_answer
@@ -16,17 +14,13 @@ S = OrderStatus
 
 
 @pytest.fixture()
-def session():
-    engine = create_engine("sqlite://")
-    Base.metadata.create_all(engine)
-    with Session(engine) as s:
-        s.add(Shop(id="qingshan", name="青衫"))
-        s.add(Product(id=1, shop_id="qingshan", sku="QS-T001", title="经典纯棉圆领短袖T恤", category="T恤",
-                      price_fen=7900, material="棉"))
-        for buyer in ("alice", "bob"):
-            s.add(Buyer(id=buyer, shop_id="qingshan", nick=buyer, created_at=NOW))
-        s.flush()
-        yield s
+def session(shop_db):
+    shop_db.add(Product(id=1, shop_id="qingshan", sku="QS-T001", title="经典纯棉圆领短袖T恤", category="T恤",
+                        price_fen=7900, material="棉"))
+    for buyer in ("alice", "bob"):
+        shop_db.add(Buyer(id=buyer, shop_id="qingshan", nick=buyer, created_at=NOW))
+    shop_db.flush()
+    return shop_db
 
 
 def order(session, oid, buyer="alice", status=S.PAID, goods=79, province="浙江", items=1, hours_ago=1):

@@ -4,10 +4,9 @@ import random
 from typing import List
 
 import pytest
-from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from bot.models import Base, Product, Shop, SizeChartRow
+from bot.models import Product, SizeChartRow
 from bot.numbers import weight_kg
 from bot.phrases import library, shop_slots
 from bot.replies import Reply
@@ -19,12 +18,8 @@ _skus = itertools.count(1)
 
 
 @pytest.fixture()
-def session():
-    engine = create_engine("sqlite://")
-    Base.metadata.create_all(engine)
-    with Session(engine) as s:
-        s.add(Shop(id="qingshan", name="青衫男装旗舰店"))
-        yield s
+def session(shop_db):
+    return shop_db
 
 
 def make_product(session: Session, fit: str, model=(183, 70.0, "XL")) -> Product:
