@@ -56,6 +56,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     examples = ev.load_holdout()
     print(f"evaluating {model.name} on {len(examples)} held-back messages …")
     report = ev.score(examples, ev.predict(model, examples))
+    report.near_duplicates = ev.near_duplicates(examples, ev.load_training_texts())
     text = ev.markdown(report, f"NLU evaluation: {args.config}")
     print(text)
     out = settings.ROOT / "reports"

@@ -17,7 +17,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from bot import settings
 
 HOLDOUT_GLOB = "tests/nlu/holdout_*.yml"
+TRAINING_GLOB = "data/nlu/*.yml"
 FALLBACK = "nlu_fallback"
+# A held-back message whose character bigrams overlap a training example's this much
+# (Jaccard, after normalisation) tests memory rather than understanding.
+NEAR_DUPLICATE_JACCARD = 0.7
 
 
 @dataclass
@@ -41,6 +45,19 @@ class Report:
     predictions: List[Prediction]
     per_intent: Dict[str, Dict[str, float]] = field(default_factory=dict)
     entity_scores: Dict[str, Dict[str, float]] = field(default_factory=dict)
+    # For each held-back message, the training example it nearly repeats (if any).
+    near_duplicates: List[Optional[str]] = field(default_factory=list)
+
+    def novel_accuracy(self) -> float:
+        """Accuracy on the held-back messages that are not near-duplicates of training data."""
+        pairs = [(e, p) for e, p, twin in zip(self.examples, self.predictions, self.near_duplicates) if twin is None]
+        return sum(p.intent == e.intent for e, p in pairs) / len(pairs)
+
+    def novel_per_intent(self) -> Dict[str, int]:
+        counts: Counter = Counter()
+        for example, twin in zip(self.examples, self.near_duplicates or [None] * len(self.examples)):
+            counts[example.intent] += twin is None
+        return dict(counts)
 
     @property
     def accuracy(self) -> float:
@@ -74,6 +91,41 @@ def load_holdout(root: Optional[Path] = None) -> List[Example]:
             ents = [(e["entity"], e["start"], e["end"]) for e in msg.get("entities") or []]
             examples.append(Example(msg.get("text"), msg.get("intent"), ents))
     return examples
+
+
+def load_training_texts(root: Optional[Path] = None) -> List[str]:
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    root = root or settings.ROOT
+    return [m.get("text") for path in sorted(root.glob(TRAINING_GLOB)) for m in load_data(str(path)).intent_examples]
+
+
+def _bigrams(text: str) -> frozenset:
+    from bot.intent_classifier import normalise
+
+    t = normalise(text).replace(" ", "")
+    return frozenset(t[i:i + 2] for i in range(len(t) - 1)) or frozenset([t])
+
+
+def near_duplicates(examples: Sequence[Example], training: Sequence[str],
+                    threshold: float = NEAR_DUPLICATE_JACCARD) -> List[Optional[str]]:
+    """For each example, the most similar training text if it is a near-duplicate, else None."""
+    index: Dict[str, List[int]] = defaultdict(list)
+    grams = [_bigrams(t) for t in training]
+    for i, g in enumerate(grams):
+        for b in g:
+            index[b].append(i)
+    out: List[Optional[str]] = []
+    for ex in examples:
+        mine = _bigrams(ex.text)
+        candidates = {i for b in mine for i in index.get(b, ())}
+        best, best_score = None, 0.0
+        for i in candidates:
+            score_ = len(mine & grams[i]) / len(mine | grams[i])
+            if score_ > best_score:
+                best, best_score = training[i], score_
+        out.append(best if best_score >= threshold else None)
+    return out
 
 
 def _f1(tp: int, fp: int, fn: int) -> Dict[str, float]:
@@ -133,6 +185,13 @@ def markdown(report: Report, title: str) -> str:
         f"- messages: {len(report.examples)} held back ({len(report.per_intent)} intents)",
         f"- accuracy: **{report.accuracy:.3f}**, macro-F1: **{report.macro_f1:.3f}**",
         f"- fallback rate: {report.fallback_rate:.1%}",
+    ]
+    if report.near_duplicates:
+        novel = report.novel_per_intent()
+        lines.append(f"- not near-duplicates of training examples (bigram Jaccard < {NEAR_DUPLICATE_JACCARD}): "
+                     f"{sum(novel.values())} of {len(report.examples)}, at least {min(novel.values())} per intent; "
+                     f"accuracy on those: {report.novel_accuracy():.3f}")
+    lines += [
         f"- parse latency: p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms ({lat['per_second']:.0f} parses/s, one process)",
         "", "| intent | precision | recall | F1 | n |", "|---|---|---|---|---|",
     ]

@@ -1,8 +1,8 @@
 """Training the Rasa model only when its inputs changed.
 
 The model's name carries a hash of everything that shapes it (config, domain, training
-data, jieba dictionary), so "is there a model for these inputs" is a file lookup and a
-second `xiaoer run` skips training — and Rasa's own start-up check — entirely.
+data, jieba dictionary, the code of the project's own pipeline components), so "is there a
+model for these inputs" is a file lookup and a second `xiaoer run` skips training — and Rasa's own start-up check — entirely.
 """
 from __future__ import annotations
 
@@ -18,9 +18,14 @@ from bot import settings
 MODEL_PREFIX = "xiaoer-"
 
 
+# The project's own pipeline components: changing their code changes the model.
+COMPONENT_SOURCES = ("bot/intent_classifier.py", "bot/nlu_components.py", "bot/entities.py", "bot/numbers.py")
+
+
 def training_inputs(root: Path, config: str) -> List[Path]:
     files = [root / config, root / "domain.yml"]
     files += sorted(p for p in (root / "data").rglob("*") if p.is_file())
+    files += [root / source for source in COMPONENT_SOURCES]
     return files
 
 

@@ -10,9 +10,11 @@ from bot.evaluation import FALLBACK, Prediction, load_holdout, score
 
 pytestmark = pytest.mark.servers
 
-ACCURACY_FLOOR = 0.84  # measured 0.865–0.88; run-to-run variation is about ±1.5 points
-MACRO_F1_FLOOR = 0.84
-PER_INTENT_F1_FLOOR = 0.60  # the weakest intent measured 0.72
+# Training is deterministic (fixed folds and seeds), so these move only when data or code do.
+ACCURACY_FLOOR = 0.94  # measured 0.952
+MACRO_F1_FLOOR = 0.94  # measured 0.958
+PER_INTENT_F1_FLOOR = 0.80  # the weakest intents measured 0.89
+OUT_OF_SCOPE_CAUGHT = 0.9  # measured 0.95: off-topic messages end in out_of_scope or fallback
 ENTITY_F1_FLOOR = {"order_id": 0.9, "height": 0.9, "weight": 0.9, "size": 0.9}
 
 
@@ -45,6 +47,12 @@ def test_overall_accuracy_and_macro_f1(report):
 def test_every_intent_has_a_floor(report):
     weak = {i: round(s["f1"], 2) for i, s in report.per_intent.items() if s["f1"] < PER_INTENT_F1_FLOOR}
     assert not weak, f"intents below F1 {PER_INTENT_F1_FLOOR}: {weak}"
+
+
+def test_off_topic_messages_are_not_read_as_shop_requests(report):
+    off_topic = [p.intent for e, p in zip(report.examples, report.predictions) if e.intent == "out_of_scope"]
+    caught = sum(i in ("out_of_scope", FALLBACK) for i in off_topic) / len(off_topic)
+    assert caught >= OUT_OF_SCOPE_CAUGHT, off_topic
 
 
 def test_entities(report):

@@ -1,11 +1,12 @@
 """The model is retrained exactly when its inputs change."""
 import shutil
 
-from bot.training import model_path
+from bot.training import COMPONENT_SOURCES, model_path
 
 
 def _copy_project(src, dst):
-    for name in ["config.yml", "domain.yml"]:
+    for name in ["config.yml", "domain.yml", *COMPONENT_SOURCES]:
+        (dst / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(src / name, dst / name)
     shutil.copytree(src / "data", dst / "data")
 
@@ -33,4 +34,14 @@ def test_config_change_means_a_new_model(tmp_path):
     first = model_path(tmp_path, models_dir=tmp_path / "models")
     cfg = tmp_path / "config.yml"
     cfg.write_text(cfg.read_text(encoding="utf-8") + "\n# tuned\n", encoding="utf-8")
+    assert model_path(tmp_path, models_dir=tmp_path / "models") != first
+
+
+def test_component_code_change_means_a_new_model(tmp_path):
+    from bot.settings import ROOT
+
+    _copy_project(ROOT, tmp_path)
+    first = model_path(tmp_path, models_dir=tmp_path / "models")
+    source = tmp_path / "bot" / "intent_classifier.py"
+    source.write_text(source.read_text(encoding="utf-8") + "\n# tuned\n", encoding="utf-8")
     assert model_path(tmp_path, models_dir=tmp_path / "models") != first
