@@ -5,6 +5,7 @@ import argparse
 import signal
 import sys
 import time
+from pathlib import Path
 
 from bot import settings
 
@@ -59,15 +60,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     report.near_duplicates = ev.near_duplicates(examples, ev.load_training_texts())
     text = ev.markdown(report, f"NLU evaluation: {args.config}")
     print(text)
-    out = settings.ROOT / "reports"
-    out.mkdir(exist_ok=True)
-    (out / "nlu.md").write_text(text, encoding="utf-8")
-    ev.confusion_png(report, out / "confusion.png")
-    print(f"saved {out / 'nlu.md'} and {out / 'confusion.png'}")
+    # The production config's report is reports/nlu.md; an alternative's goes beside the
+    # others in reports/tuning/, so comparing never overwrites the current figures.
+    reports = settings.ROOT / "reports"
+    production = Path(args.config) == Path(settings.NLU_CONFIG)
+    out = reports if production else reports / "tuning"
+    stem = "nlu" if production else Path(args.config).stem
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.md").write_text(text, encoding="utf-8")
+    ev.confusion_png(report, out / ("confusion.png" if production else f"{stem}.png"))
+    print(f"saved {out / f'{stem}.md'}")
     if args.folds:
         print(f"running {args.folds}-fold cross-validation on the training data (rasa test nlu) …")
         return subprocess.call([rasa_bin(), "test", "nlu", "--nlu", "data", "--config", args.config,
-                                "--cross-validation", "--folds", str(args.folds), "--out", str(out / "cross-validation")],
+                                "--cross-validation", "--folds", str(args.folds), "--out", str(reports / "cross-validation")],
                                cwd=settings.ROOT)
     return 0
 

@@ -51,6 +51,8 @@ SIZE = re.compile(r"(?<![a-zA-Z0-9.])(xxxxxl|xxxxl|xxxl|xxl|xl|[2-6]xl|s|m|l)(?:
 _SIZE_CANON = {"xxl": "2XL", "xxxl": "3XL", "xxxxl": "4XL", "xxxxxl": "5XL"}
 # 明白的/坦白的 are not colours.
 NOT_COLOR_BEFORE = set("明坦表告空自对网走")
+# "按钮是灰的": a greyed-out button or page option, not a grey shirt.
+GREYED_OUT = re.compile(r"按钮|页面|选项|点不了|按不了|点不动|点不开")
 
 
 def _canonical_size(raw: str) -> str:
@@ -101,6 +103,8 @@ def _lexicon_entities(text: str, path: Path) -> List[Entity]:
         kind = nlp.vocab.strings[match_id]
         if kind == "color" and span.start_char > 0 and text[span.start_char - 1] in NOT_COLOR_BEFORE:
             continue
+        if kind == "color" and span.text.startswith("灰") and GREYED_OUT.search(text):
+            continue
         value = canonical.get(span.text.lower(), span.text)
         found.append(Entity(kind, value, span.start_char, span.end_char, span.text))
     return found
@@ -146,10 +150,17 @@ def _pattern_entities(text: str) -> List[Entity]:
 _PRIORITY = ["order_id", "weight", "height", "quantity", "size", "express", "color", "location"]
 
 
+# Emoticon codes (#E-s[数字x], /:^_^) and exported logs' masks ([ORDERID_10358477], [金额x])
+# are not the buyer's words: the "s" in #E-s is no size S.
+_CODES = re.compile(r"#E-[a-zA-Z](?:\[数字x\]|\d+)|/:[^\s/]{1,6}|\[[A-Za-z]+_\d+\]|\[[\u4e00-\u9fff]{1,4}x\]")
+
+
 def extract(text: str, lexicon_path: Optional[Path] = None) -> List[Entity]:
     """All entities in a buyer message, non-overlapping, in reading order."""
     if not text:
         return []
+    # Blanked, not removed, so spans still point into the original text.
+    text = _CODES.sub(lambda m: " " * len(m.group()), text)
     candidates = _pattern_entities(text) + _lexicon_entities(text, Path(lexicon_path or settings.LEXICON_FILE))
     candidates.sort(key=lambda e: (-(e.end - e.start), _PRIORITY.index(e.entity), e.start))
     chosen: List[Entity] = []

@@ -31,6 +31,8 @@ def test_extracts_and_normalises(text, expected):
     "https://item.taobao.com/item.htm?id=623456789012",  # a product id in a link, not an order
     "我电话13812345678",  # a phone number is not an order id
     "这个价格170块贵了",  # a price, not a height
+    "退款按钮是灰的 点不了",  # greyed out, not a grey shirt
+    "好的#E-s[数字x] 订单[ORDERID_10358477]",  # an emoticon code and a mask: no size S, no order id
 ])
 def test_no_false_entities(text):
     assert values(text) == []
