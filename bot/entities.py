@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Tuple
 import yaml
 
 from bot import settings
+from bot.chatlog import MARKUP
 from bot.numbers import NUM, height_cm, quantity, weight_kg
 
 
@@ -150,17 +151,13 @@ def _pattern_entities(text: str) -> List[Entity]:
 _PRIORITY = ["order_id", "weight", "height", "quantity", "size", "express", "color", "location"]
 
 
-# Emoticon codes (#E-s[数字x], /:^_^) and exported logs' masks ([ORDERID_10358477], [金额x])
-# are not the buyer's words: the "s" in #E-s is no size S.
-_CODES = re.compile(r"#E-[a-zA-Z](?:\[数字x\]|\d+)|/:[^\s/]{1,6}|\[[A-Za-z]+_\d+\]|\[[\u4e00-\u9fff]{1,4}x\]")
-
-
 def extract(text: str, lexicon_path: Optional[Path] = None) -> List[Entity]:
     """All entities in a buyer message, non-overlapping, in reading order."""
     if not text:
         return []
-    # Blanked, not removed, so spans still point into the original text.
-    text = _CODES.sub(lambda m: " " * len(m.group()), text)
+    # Chat-log masks and emoticon codes are not the buyer's words. Blanked, not removed,
+    # so spans still point into the original text.
+    text = MARKUP.sub(lambda m: " " * len(m.group()), text)
     candidates = _pattern_entities(text) + _lexicon_entities(text, Path(lexicon_path or settings.LEXICON_FILE))
     candidates.sort(key=lambda e: (-(e.end - e.start), _PRIORITY.index(e.entity), e.start))
     chosen: List[Entity] = []
