@@ -202,6 +202,12 @@ def markdown(report: Report, title: str) -> str:
     lines += ["", "Entities (exact span and type):", "", "| entity | precision | recall | F1 | n |", "|---|---|---|---|---|"]
     for kind, s in report.entity_scores.items():
         lines.append(f"| {kind} | {s['precision']:.2f} | {s['recall']:.2f} | {s['f1']:.2f} | {s['support']} |")
+    # What a trainer reviews: every misread message, by gold intent, least confident first.
+    misread = sorted(((e, p) for e, p in zip(report.examples, report.predictions) if e.intent != p.intent),
+                     key=lambda ep: (ep[0].intent, ep[1].confidence))
+    lines += ["", f"Misread messages ({len(misread)}):", "", "| message | gold | predicted | confidence |",
+              "|---|---|---|---|"]
+    lines += [f"| {e.text.replace('|', '¦')} | {e.intent} | {p.intent} | {p.confidence:.2f} |" for e, p in misread]
     return "\n".join(lines) + "\n"
 
 
