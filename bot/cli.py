@@ -54,11 +54,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from bot.training import ensure_model, rasa_bin
 
     model = ensure_model(config=args.config)
-    examples = ev.load_holdout()
+    examples = ev.load_holdout(split=args.split or ev.HOLDOUT_GLOB)
+    if not examples:
+        print(f"no labelled messages match {args.split!r}", file=sys.stderr)
+        return 2
     print(f"evaluating {model.name} on {len(examples)} held-back messages …")
     report = ev.score(examples, ev.predict(model, examples))
     report.near_duplicates = ev.near_duplicates(examples, ev.load_training_texts())
-    text = ev.markdown(report, f"NLU evaluation: {args.config}")
+    text = ev.markdown(report, f"NLU evaluation: {args.config}" + (f" on {args.split}" if args.split else ""))
     print(text)
     # The production config's report is reports/nlu.md; an alternative's goes beside the
     # others in reports/tuning/, so comparing never overwrites the current figures.
@@ -66,9 +69,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     production = Path(args.config) == Path(settings.NLU_CONFIG)
     out = reports if production else reports / "tuning"
     stem = "nlu" if production else Path(args.config).stem
+    if args.split:  # named after the split's folder: tests/nlu/writer2/*.yml → nlu_writer2.md
+        stem += "_" + Path(args.split).parent.name
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{stem}.md").write_text(text, encoding="utf-8")
-    ev.confusion_png(report, out / ("confusion.png" if production else f"{stem}.png"))
+    ev.confusion_png(report, out / ("confusion.png" if stem == "nlu" else f"{stem}.png"))
     print(f"saved {out / f'{stem}.md'}")
     if args.folds:
         print(f"running {args.folds}-fold cross-validation on the training data (rasa test nlu) …")
@@ -140,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     ev = sub.add_parser("eval", help="evaluate the NLU on the held-back split")
     ev.add_argument("--config", default=settings.NLU_CONFIG)
     ev.add_argument("--folds", type=int, default=0, help="also run k-fold cross-validation")
+    ev.add_argument("--split", default=None, metavar="GLOB",
+                    help="labelled messages to test on (Rasa NLU files), default: the held-back split")
     ev.set_defaults(func=cmd_eval)
     run = sub.add_parser("run", help="start the bot: action server, Rasa server and console")
     run.add_argument("--rasa-port", type=int, default=settings.RASA_PORT)

@@ -81,12 +81,13 @@ class Report:
         return {"p50": statistics.median(ms), "p95": ms[int(len(ms) * 0.95) - 1], "per_second": 1000 / statistics.mean(ms)}
 
 
-def load_holdout(root: Optional[Path] = None) -> List[Example]:
+def load_holdout(root: Optional[Path] = None, split: str = HOLDOUT_GLOB) -> List[Example]:
+    """Labelled messages to test on: `split` is a glob of Rasa NLU files under `root`."""
     from rasa.shared.nlu.training_data.loading import load_data
 
     root = root or settings.ROOT
     examples = []
-    for path in sorted(root.glob(HOLDOUT_GLOB)):
+    for path in sorted(root.glob(split)):
         for msg in load_data(str(path)).intent_examples:
             ents = [(e["entity"], e["start"], e["end"]) for e in msg.get("entities") or []]
             examples.append(Example(msg.get("text"), msg.get("intent"), ents))

@@ -32,6 +32,8 @@ from bot.chatlog import MASKS
 # an order number.
 _LONG_DIGITS = re.compile(r"\d{12,}")
 _DIGITS = re.compile(r"\d+")
+# A pasted link says "this product" whatever its address; its characters say nothing more.
+_URL = re.compile(r"https?://\S+")
 # Some exported chat logs are word-segmented ("发 什么 快递"). A buyer's own spaces separate
 # clauses, a few characters apart; segmentation puts one after nearly every word.
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -48,12 +50,13 @@ def _to_simplified():
 
 def normalise(text: str) -> str:
     """Fold the spellings that mean the same thing: full-width letters and digits (NFKC),
-    upper/lower case, traditional characters, chat-log masks, word-segmented logs, and
-    digit values."""
+    upper/lower case, traditional characters, chat-log masks, links, word-segmented logs,
+    and digit values."""
     text = unicodedata.normalize("NFKC", text).lower()
     text = _to_simplified().convert(text)
     for mask, replacement in MASKS:
         text = mask.sub(replacement, text)
+    text = _URL.sub("http://#", text)
     if len(_CJK_SPACE.findall(text)) >= SEGMENTED_RATIO * len(_CJK.findall(text)) > 0:
         text = _CJK_SPACE.sub("", text)
     text = _LONG_DIGITS.sub("#", text)
