@@ -68,6 +68,11 @@ class Report:
     def macro_f1(self) -> float:
         return statistics.mean(s["f1"] for s in self.per_intent.values())
 
+    def out_of_scope_caught(self) -> Optional[float]:
+        """Share of off-topic messages that end in out_of_scope or fallback, not a shop intent."""
+        off_topic = [p.intent for e, p in zip(self.examples, self.predictions) if e.intent == "out_of_scope"]
+        return sum(i in ("out_of_scope", FALLBACK) for i in off_topic) / len(off_topic) if off_topic else None
+
     @property
     def fallback_rate(self) -> float:
         return sum(p.intent == FALLBACK for p in self.predictions) / len(self.predictions)
@@ -187,6 +192,8 @@ def markdown(report: Report, title: str) -> str:
         f"- accuracy: **{report.accuracy:.3f}**, macro-F1: **{report.macro_f1:.3f}**",
         f"- fallback rate: {report.fallback_rate:.1%}",
     ]
+    if report.out_of_scope_caught() is not None:
+        lines.append(f"- out-of-scope messages ending in out_of_scope or fallback: {report.out_of_scope_caught():.0%}")
     if report.near_duplicates:
         novel = report.novel_per_intent()
         lines.append(f"- not near-duplicates of training examples (bigram Jaccard < {NEAR_DUPLICATE_JACCARD}): "

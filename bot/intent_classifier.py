@@ -33,7 +33,8 @@ from bot.chatlog import MASKS
 _LONG_DIGITS = re.compile(r"\d{12,}")
 _DIGITS = re.compile(r"\d+")
 # A pasted link says "this product" whatever its address; its characters say nothing more.
-_URL = re.compile(r"https?://\S+")
+# (ASCII only: buyers paste a link and type straight on, "…id=6123这个有货吗".)
+_URL = re.compile(r"https?://[\x21-\x7e]+")
 # Some exported chat logs are word-segmented ("发 什么 快递"). A buyer's own spaces separate
 # clauses, a few characters apart; segmentation puts one after nearly every word.
 _CJK = re.compile(r"[\u4e00-\u9fff]")

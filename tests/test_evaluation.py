@@ -23,6 +23,7 @@ def test_scores_per_intent_and_overall():
     assert report.per_intent["thank"]["precision"] == 0.5
     assert report.per_intent["out_of_scope"]["f1"] == 0.0
     assert report.fallback_rate == 0.25
+    assert report.out_of_scope_caught() == 1.0  # fallback is a right end for an off-topic message
     assert report.confused_pairs()[0][:2] in {("ask_shipping_fee", "thank"), ("out_of_scope", FALLBACK)}
 
 

@@ -14,6 +14,7 @@ from bot.intent_classifier import NgramSvm, normalise
     ("好的#E-s[数字x]", "好的"),                   # emoticon codes carry no request
     ("175 130斤", "000 000斤"),                    # digits keep their length, not value
     ("https://item.jd.com/100012345678.html 有货吗", "http://# 有货吗"),  # a link is a link
+    ("[链接x]这款有货吗", "http://#这款有货吗"),      # … and ends where the buyer's words begin
 ])
 def test_normalise_folds_spellings_that_mean_the_same(raw, folded):
     assert normalise(raw) == folded

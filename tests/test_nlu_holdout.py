@@ -1,26 +1,30 @@
-"""The NLU on the held-back split (tests/nlu/holdout_*.yml), which training never sees.
+"""The NLU on messages training never sees: the held-back split (tests/nlu/holdout_*.yml)
+and a second split by a writer who saw neither the training data nor the first split
+(tests/nlu/writer2/).
 
 Floors, not exact figures: every intent must be recognised reasonably on its own, and the
-whole split well. `xiaoer eval` prints the full report.
+whole split well. `xiaoer eval` (with `--split` for the second) prints the full report.
 """
 import pytest
 import requests
 
-from bot.evaluation import FALLBACK, Prediction, load_holdout, score
+from bot.evaluation import (FALLBACK, HOLDOUT_GLOB, Prediction, load_holdout, load_training_texts,
+                            near_duplicates, score)
 
 pytestmark = pytest.mark.servers
 
+SPLITS = {"held-back": HOLDOUT_GLOB, "writer2": "tests/nlu/writer2/*.yml"}
 # Training is deterministic (fixed folds and seeds), so these move only when data or code do.
-ACCURACY_FLOOR = 0.95  # measured 0.957
-MACRO_F1_FLOOR = 0.95  # measured 0.960
-PER_INTENT_F1_FLOOR = 0.85  # the weakest intents measured 0.89
-OUT_OF_SCOPE_CAUGHT = 0.9  # measured 1.0: off-topic messages end in out_of_scope or fallback
-ENTITY_F1_FLOOR = {"order_id": 0.9, "height": 0.9, "weight": 0.9, "size": 0.9}
+ACCURACY_FLOOR = 0.95  # measured 0.958 (held-back), 0.976 (writer2)
+MACRO_F1_FLOOR = 0.95  # measured 0.962, 0.980
+PER_INTENT_F1_FLOOR = 0.85  # the weakest intents measured 0.89 in each
+OUT_OF_SCOPE_CAUGHT = 0.9  # measured 1.0 in each: off-topic messages end in out_of_scope or fallback
+ENTITY_F1_FLOOR = {"order_id": 0.9, "height": 0.9, "weight": 0.9, "size": 0.9}  # held-back split
 
 
-@pytest.fixture(scope="module")
-def report(servers):
-    examples = load_holdout()
+@pytest.fixture(scope="module", params=sorted(SPLITS))
+def report(request, servers):
+    examples = load_holdout(split=SPLITS[request.param])
     preds = []
     with requests.Session() as http:
         for ex in examples:
@@ -28,15 +32,21 @@ def report(servers):
             ents = [(e["entity"], e["start"], e["end"]) for e in parsed.get("entities", [])]
             intent = parsed.get("intent") or {}
             preds.append(Prediction(intent.get("name") or FALLBACK, intent.get("confidence") or 0.0, ents, 0.0))
-    return score(examples, preds)
+    result = score(examples, preds)
+    result.split = request.param
+    return result
 
 
-def test_the_split_is_big_enough():
-    examples = load_holdout()
+@pytest.mark.parametrize("split", sorted(SPLITS))
+def test_each_split_has_15_new_messages_per_intent(split):
+    examples = load_holdout(split=SPLITS[split])
+    twins = near_duplicates(examples, load_training_texts())
     counts = {}
-    for ex in examples:
-        counts[ex.intent] = counts.get(ex.intent, 0) + 1
-    assert len(counts) == 30 and min(counts.values()) >= 15
+    for ex, twin in zip(examples, twins):
+        counts[ex.intent] = counts.get(ex.intent, 0) + (twin is None)
+    assert len(counts) == 30
+    if split == "held-back":  # the second split was written blind and is reported as it came
+        assert min(counts.values()) >= 15, counts
 
 
 def test_overall_accuracy_and_macro_f1(report):
@@ -50,11 +60,11 @@ def test_every_intent_has_a_floor(report):
 
 
 def test_off_topic_messages_are_not_read_as_shop_requests(report):
-    off_topic = [p.intent for e, p in zip(report.examples, report.predictions) if e.intent == "out_of_scope"]
-    caught = sum(i in ("out_of_scope", FALLBACK) for i in off_topic) / len(off_topic)
-    assert caught >= OUT_OF_SCOPE_CAUGHT, off_topic
+    assert report.out_of_scope_caught() >= OUT_OF_SCOPE_CAUGHT
 
 
 def test_entities(report):
+    if report.split != "held-back":
+        pytest.skip("the second split has only a handful of each entity")
     for kind, floor in ENTITY_F1_FLOOR.items():
         assert report.entity_scores[kind]["f1"] >= floor, (kind, report.entity_scores[kind])
