@@ -106,6 +106,7 @@ ready in {time.monotonic() - started:.0f}s
   store chat page (buyer):  {urls['console']}/
   agent workbench:          {urls['console']}/workbench   (demo agents xiaomei / ajie / laowang, password xiaoer123)
   queue:                    {urls['console']}/queue
+  trainer (misread review): {urls['console']}/trainer
   Rasa REST channel:        {urls['rasa']}/webhooks/rest/webhook
   console protocol channel: {urls['rasa']}/webhooks/console/webhook
   action server:            {urls['actions']}/health

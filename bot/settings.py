@@ -13,6 +13,8 @@ VAR_DIR = Path(os.environ.get("XIAOER_VAR", ROOT / "var"))
 SHOP_CONFIG = Path(os.environ.get("XIAOER_SHOP", ROOT / "shop.yml"))
 RESPONSES_DIR = Path(os.environ.get("XIAOER_RESPONSES", ROOT / "responses"))
 LEXICON_FILE = ROOT / "data" / "nlu" / "lexicon.yml"
+# Examples trainers label on the /trainer page; inside data/nlu, so training reads them.
+TRAINER_FILE = Path(os.environ.get("XIAOER_TRAINER_FILE", ROOT / "data" / "nlu" / "trainer.yml"))
 MODELS_DIR = Path(os.environ.get("XIAOER_MODELS", ROOT / "models"))
 # The Rasa config to train and serve, relative to ROOT (tuning/ holds the alternatives tried).
 NLU_CONFIG = os.environ.get("XIAOER_CONFIG", "config.yml")

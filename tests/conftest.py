@@ -18,6 +18,8 @@ from tests.clock import TEST_NOW
 _tmp = Path(tempfile.mkdtemp(prefix="xiaoer-test-"))
 os.environ["XIAOER_DB_URL"] = f"sqlite:///{_tmp / 'xiaoer.db'}"
 os.environ["XIAOER_NOW"] = TEST_NOW
+# Trainers' labels go to a scratch file, not the project's data/nlu/trainer.yml.
+os.environ["XIAOER_TRAINER_FILE"] = str(_tmp / "trainer.yml")
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

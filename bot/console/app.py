@@ -22,7 +22,7 @@ from bot.models import Buyer, Conversation, Message, Order, Product
 from bot.orders import describe
 from bot.seed import DEMO_BUYERS
 from bot.shop import shop
-from bot.console import workbench
+from bot.console import trainer, workbench
 
 STATIC = Path(__file__).parent / "static"
 RASA_CONSOLE_WEBHOOK = "/webhooks/console/webhook"
@@ -168,4 +168,5 @@ def create_app() -> web.Application:
     app.router.add_post("/api/chat", chat)
     app.router.add_static("/static", STATIC)
     workbench.add_routes(app)
+    trainer.add_routes(app)
     return app

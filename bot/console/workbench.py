@@ -39,7 +39,7 @@ def current_agent_id(request: web.Request) -> Optional[int]:
     return int(value) if value and value.isdigit() else None
 
 
-def _require_agent(request: web.Request) -> int:
+def require_agent(request: web.Request) -> int:
     agent_id = current_agent_id(request)
     if agent_id is None:
         raise web.HTTPUnauthorized(text=json.dumps({"error": "log in first"}), content_type="application/json")
@@ -47,19 +47,19 @@ def _require_agent(request: web.Request) -> int:
 
 
 async def login_page(_: web.Request) -> web.FileResponse:
-    return web.FileResponse(_static("login.html"))
+    return web.FileResponse(static_file("login.html"))
 
 
 async def workbench_page(request: web.Request) -> web.StreamResponse:
     if current_agent_id(request) is None:
         raise web.HTTPFound("/login")
-    return web.FileResponse(_static("workbench.html"))
+    return web.FileResponse(static_file("workbench.html"))
 
 
 async def queue_page(request: web.Request) -> web.StreamResponse:
     if current_agent_id(request) is None:
         raise web.HTTPFound("/login")
-    return web.FileResponse(_static("queue.html"))
+    return web.FileResponse(static_file("queue.html"))
 
 
 async def login(request: web.Request) -> web.Response:
@@ -95,7 +95,7 @@ async def logout(request: web.Request) -> web.Response:
 
 async def queue_api(request: web.Request) -> web.Response:
     """Who waits and for how long: nobody waits unseen."""
-    agent_id = _require_agent(request)
+    agent_id = require_agent(request)
     now = clock.now()
     with session_scope() as session:
         agent = session.get(Agent, agent_id)
@@ -322,7 +322,7 @@ async def handle(app: web.Application, agent_id: int, data: Dict[str, Any]) -> O
 
 
 async def socket(request: web.Request) -> web.WebSocketResponse:
-    agent_id = _require_agent(request)
+    agent_id = require_agent(request)
     ws = web.WebSocketResponse(heartbeat=30)
     await ws.prepare(request)
     hub: Hub = request.app["hub"]
@@ -343,7 +343,7 @@ async def socket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-def _static(name: str):
+def static_file(name: str):
     from bot.console.app import STATIC
 
     return STATIC / name

@@ -1,0 +1,54 @@
+"""The trainer page, through the real page in headless Chromium and the real servers: a
+misread buyer message shows up for review, the trainer picks the right intent, and it lands
+in the trainers' NLU file; the page and its API need a login."""
+import requests
+from sqlalchemy import select
+
+import pytest
+
+from bot import settings
+from bot.curation import read_examples
+from bot.db import session_scope
+from bot.models import Message
+from tests.helpers import console_event, console_post, new_buyer
+from tests.test_workbench import browser, log_in  # noqa: F401  (the browser fixture)
+
+pytestmark = [pytest.mark.servers, pytest.mark.browser]
+
+
+def test_trainer_pages_need_a_login(servers):
+    base = servers.urls["console"]
+    assert requests.get(base + "/api/trainer/review", timeout=10).status_code == 401
+    assert requests.post(base + "/api/trainer/label", json={"message_id": 1, "intent": "thank"}, timeout=10).status_code == 401
+    page = requests.get(base + "/trainer", timeout=10, allow_redirects=False)
+    assert page.status_code == 302 and page.headers["Location"] == "/login"
+
+
+def test_a_misread_message_is_labelled_into_training_data(servers, browser):  # noqa: F811
+    text = "ppppppppppppppppppppppppp13912345678"  # keys mashed, then a phone number
+    assert console_post(servers, console_event(new_buyer(), text)).status_code == 200
+    with session_scope() as s:
+        stored = s.execute(select(Message).where(Message.text == text)).scalar_one()
+        assert stored.intent == "nlu_fallback"  # the NLU had no idea
+        message_id = stored.id
+
+    page = log_in(browser, servers, "xiaomei")
+    page.goto(servers.urls["console"] + "/trainer")
+    row = page.locator(f"tr[data-id='{message_id}']")
+    row.wait_for()
+    assert "13912345678" not in page.content()  # trainers never see a buyer's phone number
+    assert "[电话x]" in row.inner_text()
+    row.locator("select.intent").select_option("out_of_scope")
+    row.locator("button.save").click()
+    page.wait_for_selector(f"tr[data-id='{message_id}'] td.done")
+
+    labelled = read_examples(settings.TRAINER_FILE)["out_of_scope"]
+    assert labelled == ["ppppppppppppppppppppppppp[电话x]"]
+
+    # The same message again is refused with the reason, and nothing is written twice.
+    http = requests.Session()
+    http.cookies.update({c["name"]: c["value"] for c in page.context.cookies()})
+    again = http.post(servers.urls["console"] + "/api/trainer/label",
+                      json={"message_id": message_id, "intent": "thank"}, timeout=10)
+    assert again.status_code == 409 and "already labelled" in again.json()["error"]
+    assert read_examples(settings.TRAINER_FILE) == {"out_of_scope": labelled}
