@@ -83,6 +83,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Two trained models on every held-back split, as one JSON object (the trainer page
+    reads it): {split: {"live": summary, "candidate": summary}}."""
+    import json
+
+    from bot import evaluation as ev
+
+    models = {"live": Path(args.live), "candidate": Path(args.candidate)}
+    missing = [str(p) for p in models.values() if not p.exists()]
+    if missing:
+        print(f"no such model: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    print(json.dumps(ev.compare(models), ensure_ascii=False))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.phrases import load_library
     from bot.seed import is_seeded, reset_and_seed
@@ -149,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--split", default=None, metavar="GLOB",
                     help="labelled messages to test on (Rasa NLU files), default: the held-back split")
     ev.set_defaults(func=cmd_eval)
+    cmp = sub.add_parser("compare", help="two trained models on every held-back split, as JSON")
+    cmp.add_argument("--live", required=True, help="the model in service (a .tar.gz)")
+    cmp.add_argument("--candidate", required=True, help="the newly trained model")
+    cmp.set_defaults(func=cmd_compare)
     run = sub.add_parser("run", help="start the bot: action server, Rasa server and console")
     run.add_argument("--rasa-port", type=int, default=settings.RASA_PORT)
     run.add_argument("--actions-port", type=int, default=settings.ACTIONS_PORT)

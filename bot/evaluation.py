@@ -17,6 +17,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from bot import settings
 
 HOLDOUT_GLOB = "tests/nlu/holdout_*.yml"
+# Every split the project tests on, by name: the held-back split and a second writer's.
+SPLITS = {"held-back": HOLDOUT_GLOB, "writer2": "tests/nlu/writer2/*.yml"}
 TRAINING_GLOB = "data/nlu/*.yml"
 FALLBACK = "nlu_fallback"
 # A held-back message whose character bigrams overlap a training example's this much
@@ -182,6 +184,26 @@ def predict(model: Path, examples: Sequence[Example], progress: bool = True) -> 
         return out
 
     return asyncio.run(_run())
+
+
+def summary(report: Report) -> Dict[str, object]:
+    return {"accuracy": round(report.accuracy, 4), "macro_f1": round(report.macro_f1, 4),
+            "fallback_rate": round(report.fallback_rate, 4), "messages": len(report.examples),
+            "f1": {intent: round(s["f1"], 4) for intent, s in report.per_intent.items()}}
+
+
+def compare(models: Dict[str, Path], splits: Optional[Dict[str, str]] = None) -> Dict[str, Dict[str, object]]:
+    """Each model on each split: {split: {model name: summary}}. One parse per model."""
+    splits = splits or SPLITS
+    examples = {name: load_holdout(split=glob) for name, glob in splits.items()}
+    everything = [ex for name in splits for ex in examples[name]]
+    out: Dict[str, Dict[str, object]] = {name: {} for name in splits}
+    for model_name, path in models.items():
+        predictions = iter(predict(path, everything, progress=False))
+        for split_name in splits:
+            mine = [next(predictions) for _ in examples[split_name]]
+            out[split_name][model_name] = summary(score(examples[split_name], mine))
+    return out
 
 
 def markdown(report: Report, title: str) -> str:

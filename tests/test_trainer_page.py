@@ -52,3 +52,31 @@ def test_a_misread_message_is_labelled_into_training_data(servers, browser):  # 
                       json={"message_id": message_id, "intent": "thank"}, timeout=10)
     assert again.status_code == 409 and "already labelled" in again.json()["error"]
     assert read_examples(settings.TRAINER_FILE) == {"out_of_scope": labelled}
+
+
+def test_retrain_compares_on_both_splits_and_puts_the_model_in_service(servers, browser):  # noqa: F811
+    base = servers.urls["console"]
+    page = log_in(browser, servers, "ajie")
+    http = requests.Session()
+    http.cookies.update({c["name"]: c["value"] for c in page.context.cookies()})
+    assert http.post(base + "/api/trainer/activate", timeout=10).status_code == 409  # nothing compared yet
+
+    page.goto(base + "/trainer")
+    page.click("#retrain")
+    # The labels of this test session go to a scratch file, so the candidate is the model in
+    # service: training is skipped and the comparison must show the same figures.
+    page.wait_for_selector("#job table", timeout=180_000)
+    job = http.get(base + "/api/trainer/retrain", timeout=10).json()
+    assert job["state"] == "done" and job["candidate"] == job["live"] == servers.model.name
+    for split in ("held-back", "writer2"):
+        live, candidate = job["result"][split]["live"], job["result"][split]["candidate"]
+        assert live == candidate and live["accuracy"] >= 0.95
+    assert page.locator("#job tbody tr").count() == 2
+    assert page.locator("#activate").is_hidden()  # nothing new to put in service
+
+    # Putting a model in service swaps it in Rasa without a restart.
+    assert http.post(base + "/api/trainer/activate", timeout=120).status_code == 200
+    status = requests.get(servers.urls["rasa"] + "/status", timeout=10).json()
+    assert status["model_file"].endswith(servers.model.name)
+    parsed = requests.post(servers.urls["rasa"] + "/model/parse", json={"text": "包邮吗"}, timeout=30).json()
+    assert parsed["intent"]["name"] == "ask_shipping_fee"

@@ -1,17 +1,25 @@
-"""The trainer page: review what the bot probably misread and label it.
+"""The trainer page: review what the bot probably misread, label it, retrain, compare the
+new model with the one in service on the held-back splits, and put it in service.
 
 Same login as the workbench; a trainer sees only their own shop's messages. Labels are
-written to settings.TRAINER_FILE (bot/curation.py); `make run` retrains on them the next
-time it starts, and `xiaoer eval` compares the result on the held-back splits.
+written to settings.TRAINER_FILE (bot/curation.py). Retraining runs `xiaoer train` and
+`xiaoer compare` as child processes, one job at a time, so the console keeps serving.
 """
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
 
 import yaml
 from aiohttp import web
 
-from bot import curation, settings
+from bot import curation, settings, training
 from bot.console.workbench import current_agent_id, require_agent, static_file
 from bot.db import session_scope
 from bot.models import Agent, Message
@@ -69,7 +77,109 @@ async def label(request: web.Request) -> web.Response:
     return web.json_response({"intent": body["intent"], "examples_of_intent": count})
 
 
+# --- retrain and compare -------------------------------------------------------------------
+
+logger = logging.getLogger(__name__)
+# Rough durations on a 2-core machine, for the progress bar: training the NLU and policies,
+# then parsing both held-back splits with both models.
+EXPECTED_SECONDS = {"training": 60, "comparing": 40}
+
+
+@dataclass
+class RetrainJob:
+    state: str = "idle"  # idle, training, comparing, done, failed
+    phase_started: float = 0.0
+    live: Optional[str] = None  # model file names
+    candidate: Optional[str] = None
+    result: Optional[Dict[str, Any]] = None
+    error: Optional[str] = None
+    activated: bool = False
+    task: Optional[asyncio.Task] = field(default=None, repr=False)
+
+    @property
+    def running(self) -> bool:
+        return self.state in EXPECTED_SECONDS
+
+    def enter(self, state: str) -> None:
+        self.state, self.phase_started = state, time.monotonic()
+
+    def as_json(self) -> Dict[str, Any]:
+        elapsed = time.monotonic() - self.phase_started if self.running else 0.0
+        progress = min(0.95, elapsed / EXPECTED_SECONDS[self.state]) if self.running else None
+        return {"state": self.state, "elapsed_seconds": round(elapsed), "progress": progress,
+                "live": self.live and Path(self.live).name, "candidate": self.candidate and Path(self.candidate).name,
+                "result": self.result, "error": self.error, "activated": self.activated}
+
+
+async def _child(*args: str) -> List[str]:
+    """Runs `xiaoer <args>` in the project; its output lines, or RuntimeError with the tail."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", *args, cwd=str(settings.ROOT),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    if proc.returncode != 0:
+        tail = (err or out).decode(errors="replace").strip().splitlines()[-3:]
+        raise RuntimeError(f"xiaoer {args[0]} failed: " + " / ".join(tail))
+    return out.decode(errors="replace").strip().splitlines()
+
+
+async def _live_model(app: web.Application) -> Path:
+    async with app["http"].get(settings.RASA_URL + "/status") as resp:
+        resp.raise_for_status()
+        model_file = Path((await resp.json())["model_file"])
+    return model_file if model_file.is_absolute() else settings.MODELS_DIR / model_file.name
+
+
+async def _retrain(app: web.Application, job: RetrainJob) -> None:
+    try:
+        job.live = str(await _live_model(app))
+        job.enter("training")
+        await _child("train")
+        job.candidate = str(training.model_path())
+        job.enter("comparing")
+        lines = await _child("compare", "--live", job.live, "--candidate", job.candidate)
+        job.result = json.loads(lines[-1])
+        job.enter("done")
+    except Exception as err:  # shown on the page; the model in service is untouched
+        logger.exception("retraining failed")
+        job.error = str(err)
+        job.enter("failed")
+
+
+async def retrain(request: web.Request) -> web.Response:
+    require_agent(request)
+    job: RetrainJob = request.app["retrain"]
+    if job.running:
+        return web.json_response({"error": "a retraining is already running", **job.as_json()}, status=409)
+    job = request.app["retrain"] = RetrainJob()
+    job.enter("training")
+    job.task = asyncio.create_task(_retrain(request.app, job))
+    return web.json_response(job.as_json(), status=202)
+
+
+async def retrain_status(request: web.Request) -> web.Response:
+    require_agent(request)
+    return web.json_response(request.app["retrain"].as_json())
+
+
+async def activate(request: web.Request) -> web.Response:
+    """Puts the compared candidate in service: Rasa swaps models without a restart."""
+    require_agent(request)
+    job: RetrainJob = request.app["retrain"]
+    if job.state != "done":
+        return web.json_response({"error": "retrain and compare first"}, status=409)
+    async with request.app["http"].put(settings.RASA_URL + "/model", json={"model_file": job.candidate}) as resp:
+        if resp.status >= 300:
+            return web.json_response({"error": f"Rasa refused the model: {await resp.text()}"}, status=502)
+    job.activated, job.live = True, job.candidate
+    return web.json_response(job.as_json())
+
+
 def add_routes(app: web.Application) -> None:
+    app["retrain"] = RetrainJob()
     app.router.add_get("/trainer", trainer_page)
     app.router.add_get("/api/trainer/review", review)
     app.router.add_post("/api/trainer/label", label)
+    app.router.add_post("/api/trainer/retrain", retrain)
+    app.router.add_get("/api/trainer/retrain", retrain_status)
+    app.router.add_post("/api/trainer/activate", activate)
