@@ -27,16 +27,21 @@ class ActionProductCard(ShopAction):
                                        "washing": product.washing})]
 
 
+def order_card(ctx: Context) -> List[Reply]:
+    """What we know of the order the buyer points at; it becomes the order in question."""
+    lookup = ctx.order_for(None)
+    if lookup.order is None:
+        return lookup.ask or [Reply("orders.none")]
+    return [Reply("orders.card", {"order": describe(lookup.order)})]
+
+
 class ActionOrderCard(ShopAction):
-    """The buyer shared an order: it becomes the order in question for what follows."""
+    """The buyer shared an order card."""
 
     action_name = "action_order_card"
 
     def answer(self, ctx: Context) -> List[Reply]:
-        lookup = ctx.order_for(None)
-        if lookup.order is None:
-            return lookup.ask or [Reply("orders.none")]
-        return [Reply("orders.card", {"order": describe(lookup.order)})]
+        return order_card(ctx)
 
 
 class ActionImage(ShopAction):

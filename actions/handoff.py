@@ -1,5 +1,6 @@
 from typing import List
 
+from actions.cards import order_card
 from actions.common import Context, ShopAction
 from bot.handoff import INTENT_REASONS, Reason, hand_off_for, handoff_phrase
 from bot.replies import Reply
@@ -28,4 +29,6 @@ class ActionFallback(ShopAction):
 
     def answer(self, ctx: Context) -> List[Reply]:
         # A fallback streak is caught by ShopAction's handoff check before this runs.
+        if ctx.entity("order_id"):  # an order number and nothing else: show what we know of it
+            return order_card(ctx)
         return [Reply("dialogue.fallback")]

@@ -17,6 +17,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.entities import extract
 from bot.intent_classifier import NgramSvm
+from bot.intents import CONSOLE_EVENTS
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,8 @@ def _tokens(message: Message) -> List[str]:
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class ShopIntentClassifier(GraphComponent, IntentClassifier):
     """Rasa wrapper around NgramSvm. Needs a tokenizer before it (JiebaTokenizer); brings
-    its own features, so no featurizer is needed."""
+    its own features, so no featurizer is needed. Learns the contract's intents only: the
+    console's event intents arrive as triggers (bot/intents.py)."""
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -80,7 +82,8 @@ class ShopIntentClassifier(GraphComponent, IntentClassifier):
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        examples = [m for m in training_data.intent_examples if m.get(INTENT) and m.get(TEXT)]
+        examples = [m for m in training_data.intent_examples
+                    if m.get(INTENT) and m.get(TEXT) and m.get(INTENT) not in CONSOLE_EVENTS]
         if not examples:
             logger.warning("ShopIntentClassifier: no intent examples, nothing to train.")
             return self._resource

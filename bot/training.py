@@ -20,7 +20,7 @@ MODEL_PREFIX = "xiaoer-"
 
 # The project's own pipeline components: changing their code changes the model.
 COMPONENT_SOURCES = ("bot/intent_classifier.py", "bot/nlu_components.py", "bot/entities.py", "bot/numbers.py",
-                     "bot/chatlog.py")
+                     "bot/chatlog.py", "bot/intents.py")
 
 
 def training_inputs(root: Path, config: str) -> List[Path]:

@@ -99,6 +99,19 @@ def test_order_card_sets_the_order_for_the_next_question(servers):
         assert stored.kind == "order_card"
 
 
+def test_a_pasted_order_number_alone_is_read_like_an_order_card(servers):
+    from datetime import timedelta
+
+    from bot.models import OrderStatus
+    from tests.factories import buyer_with_order
+
+    buyer, order_id = buyer_with_order(OrderStatus.PAID, paid=timedelta(hours=2))
+    pasted = _send(servers, console_event(buyer, order_id))
+    assert "尾号" + order_id[-4:] in pasted["replies"][0]["text"]
+    answer = _send(servers, console_event(buyer, "今天能发吗"))
+    assert answer["replies"][0]["text"] in renderings("logistics.ships_today")
+
+
 def test_product_card_gets_the_products_facts(servers):
     data = _send(servers, console_event(new_buyer(), "", type="product_card", sku="QS-T003"))
     reply = data["replies"][0]["text"]

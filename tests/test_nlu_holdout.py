@@ -13,8 +13,8 @@ from bot.evaluation import SPLITS, FALLBACK, Prediction, load_holdout, load_trai
 pytestmark = pytest.mark.servers
 
 # Training is deterministic (fixed folds and seeds), so these move only when data or code do.
-ACCURACY_FLOOR = 0.95  # measured 0.958 (held-back), 0.976 (writer2)
-MACRO_F1_FLOOR = 0.95  # measured 0.962, 0.980
+ACCURACY_FLOOR = 0.95  # measured 0.957 (held-back), 0.976 (writer2)
+MACRO_F1_FLOOR = 0.95  # measured 0.960, 0.980
 PER_INTENT_F1_FLOOR = 0.85  # the weakest intents measured 0.89 in each
 OUT_OF_SCOPE_CAUGHT = 0.9  # measured 1.0 in each: off-topic messages end in out_of_scope or fallback
 ENTITY_F1_FLOOR = {"order_id": 0.9, "height": 0.9, "weight": 0.9, "size": 0.9}  # held-back split

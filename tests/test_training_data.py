@@ -5,13 +5,13 @@ from collections import Counter
 
 import yaml
 
+from bot.intents import CONSOLE_EVENTS
 from bot.settings import ROOT
 from bot.training import rasa_bin
 
 MIN_EXAMPLES = 80
 BUSY_INTENTS = ["greet", "ask_ship_time", "track_package", "request_refund", "ask_size", "bargain",
                 "ask_product", "ask_promotion"]
-CONSOLE_EVENTS = {"enter_shop", "share_product", "share_order", "share_image"}  # shapes, not wordings
 
 
 def _counts() -> Counter:

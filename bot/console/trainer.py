@@ -20,18 +20,15 @@ import yaml
 from aiohttp import web
 
 from bot import curation, settings, training
+from bot.intents import CONSOLE_EVENTS
 from bot.console.workbench import current_agent_id, require_agent, static_file
 from bot.db import session_scope
 from bot.models import Agent, Message
 from bot.shop import shop
 
-# Console events are not wordings a trainer labels.
-_EVENT_INTENTS = {"enter_shop", "share_product", "share_order", "share_image"}
-
-
 def _intents() -> list:
     domain = yaml.safe_load((settings.ROOT / "domain.yml").read_text(encoding="utf-8"))
-    return sorted(i for i in domain["intents"] if i not in _EVENT_INTENTS)
+    return sorted(i for i in domain["intents"] if i not in CONSOLE_EVENTS)  # not wordings to label
 
 
 async def trainer_page(request: web.Request) -> web.StreamResponse:
