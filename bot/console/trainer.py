@@ -20,11 +20,14 @@ import yaml
 from aiohttp import web
 
 from bot import curation, settings, training
-from bot.intents import CONSOLE_EVENTS
 from bot.console.workbench import current_agent_id, require_agent, static_file
 from bot.db import session_scope
+from bot.intents import CONSOLE_EVENTS
 from bot.models import Agent, Message
 from bot.shop import shop
+
+logger = logging.getLogger(__name__)
+
 
 def _intents() -> list:
     domain = yaml.safe_load((settings.ROOT / "domain.yml").read_text(encoding="utf-8"))
@@ -46,10 +49,11 @@ async def review(request: web.Request) -> web.Response:
         rows = [{"id": c.message_id, "text": c.text, "intent": c.intent,
                  "confidence": None if c.confidence is None else round(c.confidence, 2),
                  "reason": c.reason, "suggested": c.suggested, "at": c.at.isoformat(timespec="seconds"),
-                 "labelled": labelled.get(c.text)} for c in items]
-    return web.json_response({"intents": _intents(), "items": rows,
-                              "trainer_file": str(settings.TRAINER_FILE.relative_to(settings.ROOT))
-                              if settings.TRAINER_FILE.is_relative_to(settings.ROOT) else str(settings.TRAINER_FILE)})
+                 "labelled": labelled.get(curation.as_example(c.text))} for c in items]
+    shown = settings.TRAINER_FILE
+    if shown.is_relative_to(settings.ROOT):
+        shown = shown.relative_to(settings.ROOT)
+    return web.json_response({"intents": _intents(), "items": rows, "trainer_file": str(shown)})
 
 
 async def label(request: web.Request) -> web.Response:
@@ -76,7 +80,6 @@ async def label(request: web.Request) -> web.Response:
 
 # --- retrain and compare -------------------------------------------------------------------
 
-logger = logging.getLogger(__name__)
 # Rough durations on a 2-core machine, for the progress bar: training the NLU and policies,
 # then parsing both held-back splits with both models.
 EXPECTED_SECONDS = {"training": 60, "comparing": 40}
@@ -86,7 +89,7 @@ EXPECTED_SECONDS = {"training": 60, "comparing": 40}
 class RetrainJob:
     state: str = "idle"  # idle, training, comparing, done, failed
     phase_started: float = 0.0
-    live: Optional[str] = None  # model file names
+    live: Optional[str] = None  # model paths: in service, and newly trained
     candidate: Optional[str] = None
     result: Optional[Dict[str, Any]] = None
     error: Optional[str] = None
