@@ -3,9 +3,9 @@
 Order ids, heights, weights, sizes and quantities are number patterns; colours, couriers
 and places are a closed vocabulary. Rules find them reliably from a handful of examples,
 where a learned extractor would need thousands of annotated messages and would still
-misread 一米七五. The vocabulary lives in data/nlu/lexicon.yml (shared with the NLU's
-lookup features); spaCy's PhraseMatcher finds it on a blank Chinese pipeline segmented by
-character, so a term matches wherever it appears, whatever jieba would do with it.
+misread 一米七五. The vocabulary lives in data/nlu/lexicon.yml (whose synonyms Rasa's
+EntitySynonymMapper also reads); spaCy's PhraseMatcher finds it on a blank Chinese pipeline
+segmented by character, so a term matches wherever it appears, whatever jieba would do with it.
 """
 from __future__ import annotations
 
