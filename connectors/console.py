@@ -25,7 +25,10 @@ from sanic.response import HTTPResponse
 from bot import agents, clock, conversations, settings, signing
 from bot.db import session_scope
 from bot.shop import shop
+from connectors import rasa_speedups
 from connectors.ordering import BuyerSequencer
+
+rasa_speedups.apply()  # the Rasa server loads this module at start-up (credentials.yml)
 
 logger = logging.getLogger(__name__)
 
