@@ -3,8 +3,8 @@
 The baseline is the one ../shared/design.md measured: a moodbot-sized assistant on Rasa's
 default pipeline with JiebaTokenizer (DIET, TED), answering from canned responses. It is
 built and trained here in a scratch folder. Both bots get the same buyer messages (the
-held-back split) through Rasa's REST webhook from C buyers at once, each buyer waiting for
-the answer before the next message, as in a chat. The shop bot then takes the same load
+held-back split) through Rasa's REST webhook in C chats at once, each buyer waiting for the
+answer before the next message and leaving after six, as in a chat. The shop bot then takes the same load
 through the signed console channel, and the database is checked: every message stored, and
 each answered by the bot or handed to the agents' queue.
 
@@ -144,15 +144,20 @@ def start_baseline(folder: Path, model: Path, port: int) -> subprocess.Popen:
     raise RuntimeError(f"the baseline did not start; see {folder / 'rasa.log'}")
 
 
+CHAT_LENGTH = 6  # messages per buyer: the rush is many short chats
+
+
 async def load(send, texts: List[str], clients: int) -> Dict[str, float]:
-    """`clients` buyers at once share `texts`; each waits for its answer before the next."""
+    """`clients` chats at once share `texts`; in each, a buyer waits for the answer before
+    the next message, and after CHAT_LENGTH messages a new buyer takes the place."""
     latencies: List[float] = []
     failures = 0
 
     async def buyer(n: int) -> None:
         nonlocal failures
-        sender = f"bench-{n}-{uuid.uuid4().hex[:6]}"
-        for text in texts[n::clients]:
+        for i, text in enumerate(texts[n::clients]):
+            if i % CHAT_LENGTH == 0:
+                sender = f"bench-{n}-{uuid.uuid4().hex[:8]}"
             started = time.perf_counter()
             try:
                 ok = await send(sender, text)
