@@ -65,7 +65,7 @@ def ensure_model(
     if target.exists() and not force:
         return target
     models_dir.mkdir(parents=True, exist_ok=True)
-    print(f"Training the model ({config}) — this takes a few minutes the first time …", flush=True)
+    print(f"Training the model ({config}) …", flush=True)
     cmd = [
         rasa_bin(), "train",
         "--config", str(root / config),
