@@ -8,7 +8,7 @@ whole split well. `xiaoer eval` (with `--split` for the second) prints the full 
 import pytest
 import requests
 
-from bot.evaluation import SPLITS, FALLBACK, Prediction, load_holdout, load_training_texts, near_duplicates, score
+from bot.evaluation import FALLBACK, SPLITS, Prediction, load_holdout, load_training_texts, near_duplicates, score
 
 pytestmark = pytest.mark.servers
 
@@ -35,16 +35,20 @@ def report(request, servers):
     return result
 
 
+# Messages per intent that are not near-duplicates of training examples: the held-back split
+# promises 15; the second was written blind and is kept as it came (its fewest: 8).
+NEW_PER_INTENT = {"held-back": 15, "writer2": 5}
+
+
 @pytest.mark.parametrize("split", sorted(SPLITS))
-def test_each_split_has_15_new_messages_per_intent(split):
+def test_every_intent_is_tested_on_new_messages(split):
     examples = load_holdout(split=SPLITS[split])
     twins = near_duplicates(examples, load_training_texts())
     counts = {}
     for ex, twin in zip(examples, twins):
         counts[ex.intent] = counts.get(ex.intent, 0) + (twin is None)
     assert len(counts) == 30
-    if split == "held-back":  # the second split was written blind and is reported as it came
-        assert min(counts.values()) >= 15, counts
+    assert min(counts.values()) >= NEW_PER_INTENT[split], counts
 
 
 def test_overall_accuracy_and_macro_f1(report):
