@@ -22,7 +22,7 @@ OUT_OF_SCOPE_CAUGHT = 0.9  # measured 1.0 in each: off-topic messages end in out
 ENTITY_F1_FLOOR = {"order_id": 0.9, "height": 0.9, "weight": 0.9, "size": 0.9}  # held-back split
 
 
-@functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=None)  # one parse of each split per test session
 def _report(rasa_url: str, split: str):
     examples = load_holdout(split=SPLITS[split])
     preds = []
