@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice, takewhile
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Set
 
@@ -21,9 +22,9 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.evaluation import FALLBACK
 from bot.models import Conversation, Message
 
-FALLBACK = "nlu_fallback"
 MAX_EXAMPLE_CHARS = 200
 _PHONE = re.compile(r"(?<!\d)1[3-9]\d(?:[\s-]?\d{4}){2}(?!\d)")
 # Rasa reads "[text](entity)" in an example as an annotation; a buyer's text never is one.
@@ -55,29 +56,27 @@ class Candidate:
 
 def review_queue(session: Session, shop_id: str, low_confidence: float, limit: int = 100) -> List[Candidate]:
     """Probable misreads among the shop's recent buyer text messages, newest first."""
-    recent = session.execute(
-        select(Conversation.id).where(Conversation.shop_id == shop_id)
-        .order_by(Conversation.last_message_at.desc()).limit(200)
+    recent = select(Conversation.id).where(Conversation.shop_id == shop_id) \
+        .order_by(Conversation.last_message_at.desc()).limit(200).scalar_subquery()
+    messages = session.execute(
+        select(Message).where(Message.conversation_id.in_(recent)).order_by(Message.conversation_id, Message.id)
     ).scalars().all()
     found: List[Candidate] = []
-    for conversation_id in recent:
-        messages = session.execute(
-            select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id)
-        ).scalars().all()
-        for i, msg in enumerate(messages):
-            if msg.direction != "in" or msg.kind != "text" or not msg.intent:
-                continue
-            agent_intent = _agent_answer_intent(messages[i + 1:])
-            if agent_intent and agent_intent != msg.intent:
-                reason = "agent_answered"
-            elif msg.intent == FALLBACK:
-                reason = "fallback"
-            elif msg.confidence is not None and msg.confidence < low_confidence:
-                reason = "unsure"
-            else:
-                continue
-            found.append(Candidate(msg.id, mask_private(msg.text), msg.intent, msg.confidence, reason,
-                                   agent_intent, msg.created_at))
+    for i, msg in enumerate(messages):
+        if msg.direction != "in" or msg.kind != "text" or not msg.intent:
+            continue
+        rest_of_chat = takewhile(lambda m: m.conversation_id == msg.conversation_id, islice(messages, i + 1, None))
+        agent_intent = _agent_answer_intent(rest_of_chat)
+        if agent_intent and agent_intent != msg.intent:
+            reason = "agent_answered"
+        elif msg.intent == FALLBACK:
+            reason = "fallback"
+        elif msg.confidence is not None and msg.confidence < low_confidence:
+            reason = "unsure"
+        else:
+            continue
+        found.append(Candidate(msg.id, mask_private(msg.text), msg.intent, msg.confidence, reason,
+                               agent_intent, msg.created_at))
     found.sort(key=lambda c: c.message_id, reverse=True)
     return found[:limit]
 
@@ -120,7 +119,8 @@ def add_example(path: Path, text: str, intent: str, intents: Set[str], others: D
 
 
 def read_examples(path: Path) -> Dict[str, List[str]]:
-    """Intent → example texts (entity markup removed) of one Rasa NLU file."""
+    """Intent → example texts (entity markup removed) of one Rasa NLU file. Plain YAML, not
+    Rasa's loader: the console process, which serves the trainer page, does not load Rasa."""
     if not path.exists():
         return {}
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

@@ -13,6 +13,7 @@ import logging
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -29,9 +30,10 @@ from bot.shop import shop
 logger = logging.getLogger(__name__)
 
 
-def _intents() -> list:
+@lru_cache(maxsize=1)
+def _intents() -> tuple:
     domain = yaml.safe_load((settings.ROOT / "domain.yml").read_text(encoding="utf-8"))
-    return sorted(i for i in domain["intents"] if i not in CONSOLE_EVENTS)  # not wordings to label
+    return tuple(sorted(i for i in domain["intents"] if i not in CONSOLE_EVENTS))  # not wordings to label
 
 
 async def trainer_page(request: web.Request) -> web.StreamResponse:
