@@ -6,10 +6,10 @@ from typing import List
 from sqlalchemy import select
 
 from actions.common import Context, ShopAction
-from bot.models import Order, OrderStatus
-from bot.peak import peak_scripts
-from bot.phrases import library
-from bot.replies import Reply
+from bot.shop.peak import peak_scripts
+from bot.shop.phrases import PEAK_CATEGORY, library
+from bot.shop.replies import Reply
+from bot.store.models import Order, OrderStatus
 
 _COLOR_DIFFERENCE = re.compile(r"色差|实物.*(颜色|一样)|颜色.*(一样|正)")
 
@@ -25,7 +25,7 @@ class ActionAnswer(ShopAction):
             return [Reply("dialogue.color_difference")]
         phrases = library().for_intent(intent) or library().for_intent("out_of_scope")
         if peak_scripts(ctx.now, ctx.cfg, ctx.mode):
-            phrases = sorted(phrases, key=lambda p: p.category != "peak")
+            phrases = sorted(phrases, key=lambda p: p.category != PEAK_CATEGORY)
         return [Reply(phrases[0].id)]
 
 

@@ -4,11 +4,12 @@ from typing import List
 from sqlalchemy import select
 
 from actions.common import Context, ShopAction
-from bot import aftersales
-from bot.models import Product
-from bot.orders import describe
-from bot.phrases import library
-from bot.replies import Reply
+from bot.formatting import yuan
+from bot.shop import aftersales
+from bot.shop.orders import describe
+from bot.shop.phrases import library
+from bot.shop.replies import Reply
+from bot.store.models import HandoffReason, Product
 
 
 class ActionProductCard(ShopAction):
@@ -21,7 +22,7 @@ class ActionProductCard(ShopAction):
         product = ctx.session.execute(select(Product).where(Product.sku == sku)).scalar_one_or_none()
         if product is None:
             return [Reply("dialogue.ask_product")]
-        return [Reply("product.card", {"product": product.title, "price": f"{product.price_fen / 100:.0f}",
+        return [Reply("product.card", {"product": product.title, "price": yuan(product.price_fen),
                                        "material": product.material,
                                        "fit": library().render(f"product.fit.{product.fit}"),
                                        "washing": product.washing})]
@@ -55,7 +56,7 @@ class ActionImage(ShopAction):
         if order is not None:
             ctx.set_slot("photos_sent", True)
             return aftersales.quality_reply(ctx.session, order, ctx.now, ctx.cfg, has_photos=True)
-        return [Reply("dialogue.image_to_agent", handoff_reason="image")]
+        return [Reply("dialogue.image_to_agent", handoff_reason=HandoffReason.IMAGE)]
 
 
 def _last_bot_action(ctx: Context) -> str:

@@ -8,23 +8,25 @@ phrases, and handing off when the logic says a person must take over.
 from __future__ import annotations
 
 import random
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Dict, List, Optional, Text
+from typing import Any, ClassVar, Dict, List, Optional, Text, Type
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
-from bot import clock, conversations
-from bot.db import session_scope
-from bot.handoff import hand_off_for, trigger
-from bot.models import Order
-from bot.orders import choose_order
-from bot.phrases import library
-from bot.replies import Reply
-from bot.shop import ShopConfig, shop
+from bot import clock
+from bot.service.handoff import hand_off_for, handoff_replies, trigger
+from bot.shop.config import ShopConfig, shop
+from bot.shop.orders import choose_order
+from bot.shop.phrases import library
+from bot.shop.replies import Reply
+from bot.store import conversations
+from bot.store.db import session_scope
+from bot.store.models import HandoffReason, Order, ShopMode
 
 
 @dataclass
@@ -53,7 +55,7 @@ class Context:
         return self.tracker.latest_message.get("text") or ""
 
     @property
-    def mode(self) -> str:
+    def mode(self) -> ShopMode:
         return conversations.shop_mode(self.session, self.shop_id)
 
     @property
@@ -79,6 +81,11 @@ class Context:
             self.set_slot("order_id", choice.order.id)
         return OrderLookup(choice.order, choice.ask)
 
+    def hand_off(self, reason: HandoffReason) -> List[Reply]:
+        """Hand the buyer to a person now; the replies say so."""
+        return handoff_replies(self.session, self.cfg, self.shop_id, self.buyer_id, reason, self.recent_intents,
+                               self.now)
+
 
 @dataclass
 class OrderLookup:
@@ -101,22 +108,17 @@ def send(dispatcher: CollectingDispatcher, ctx: Context, replies: List[Reply]) -
         hand_off_for(ctx.session, ctx.cfg, ctx.shop_id, ctx.buyer_id, reason, ctx.recent_intents, ctx.now)
 
 
-# Intent → how to answer it once the order is known; filled by the area modules so a
-# buyer asked "which order?" can answer with just the number.
-OrderHandler = Callable[[Context, Order], List[Reply]]
-ORDER_HANDLERS: Dict[str, OrderHandler] = {}
+class ShopAction(Action, ABC):
+    """Base of the shop's actions: subclasses name themselves and implement answer(ctx)."""
 
-
-class ShopAction(Action):
-    """Base of the shop's actions: subclasses implement answer(ctx) -> replies."""
-
-    action_name = ""
+    action_name: ClassVar[str] = ""
 
     def name(self) -> Text:
         return self.action_name
 
+    @abstractmethod
     def answer(self, ctx: Context) -> List[Reply]:
-        raise NotImplementedError
+        """The replies to this buyer message (the shop logic in bot/ decides them)."""
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         with session_scope() as session:
@@ -131,6 +133,39 @@ class ShopAction(Action):
         return ctx.events
 
 
+class OrderAction(ShopAction):
+    """An action that answers its intent about the order the buyer means — or asks which
+    order first, and answers once the buyer names one (resume_pending)."""
+
+    intent: ClassVar[str] = ""
+
+    @abstractmethod
+    def handle(self, ctx: Context, order: Optional[Order]) -> List[Reply]:
+        """The answer about this order (None: the buyer has no order that fits)."""
+
+    def answer(self, ctx: Context) -> List[Reply]:
+        return self.about_order(ctx)
+
+    def about_order(self, ctx: Context) -> List[Reply]:
+        lookup = ctx.order_for(self.intent)
+        if lookup.ask:
+            ctx.set_slot("pending_intent", self.intent)
+            return lookup.ask
+        return self.handle(ctx, lookup.order)
+
+    @classmethod
+    def for_intent(cls, intent: str) -> Optional["OrderAction"]:
+        """The order action that answers an intent (every action module is loaded by the
+        action server, so every subclass is known)."""
+        pending: List[Type[OrderAction]] = list(cls.__subclasses__())
+        while pending:
+            sub = pending.pop()
+            if sub.intent == intent:
+                return sub()
+            pending += sub.__subclasses__()
+        return None
+
+
 def label_inbound(session: Session, tracker: Tracker) -> None:
     """Note the NLU's reading on the stored buyer message: the agents' summary and the
     trainers' review read it there."""
@@ -141,37 +176,13 @@ def label_inbound(session: Session, tracker: Tracker) -> None:
 
 
 def forced_handoff(ctx: Context) -> Optional[List[Reply]]:
-    """Hand off whatever the intent when the conversation calls for a person (bot/handoff.py)."""
+    """Hand off whatever the intent when the conversation calls for a person (bot/service/handoff.py)."""
     readings = [e.get("parse_data", {}).get("intent", {}) for e in ctx.tracker.events if e.get("event") == "user"]
     if ctx.tracker.active_loop.get("name"):
         readings = []  # a form reads the answer to its own question; the classifier's doubt doesn't count
     reason = trigger(ctx.cfg, ctx.text, [r.get("confidence") or 0.0 for r in readings],
                      [r.get("name") for r in readings])
-    if reason is None:
-        return None
-    from actions.handoff import handoff_replies  # the handoff phrases live with the handoff action
-
-    return handoff_replies(ctx, reason)
-
-
-class OrderAction(ShopAction):
-    """An action that answers its intent about the order the buyer means (ORDER_HANDLERS)."""
-
-    intent = ""
-
-    def answer(self, ctx: Context) -> List[Reply]:
-        return answer_about_order(ctx, self.intent)
-
-
-def answer_about_order(ctx: Context, intent: str) -> List[Reply]:
-    """Find the order and answer with the intent's handler — or ask which order first."""
-    lookup = ctx.order_for(intent)
-    if lookup.ask:
-        ctx.set_slot("pending_intent", intent)
-        return lookup.ask
-    if lookup.order is None:
-        return ORDER_HANDLERS[intent](ctx, None)  # type: ignore[arg-type]
-    return ORDER_HANDLERS[intent](ctx, lookup.order)
+    return ctx.hand_off(reason) if reason is not None else None
 
 
 def resume_pending(ctx: Context) -> Optional[List[Reply]]:
@@ -180,4 +191,5 @@ def resume_pending(ctx: Context) -> Optional[List[Reply]]:
     if not pending or not ctx.entity("order_id"):
         return None
     ctx.set_slot("pending_intent", None)
-    return answer_about_order(ctx, pending)
+    action = OrderAction.for_intent(pending)
+    return action.about_order(ctx) if action is not None else None

@@ -1,25 +1,19 @@
+"""A person takes over: the buyer asked, a complaint, a bulk order — or the NLU could not read
+the buyer (bot/service/handoff.py decides who and says how long)."""
 from typing import List
 
 from actions.cards import order_card
 from actions.common import Context, ShopAction
-from bot.handoff import INTENT_REASONS, Reason, hand_off_for, handoff_phrase
-from bot.replies import Reply
-
-# The phrase that acknowledges the buyer before the handoff message, by reason.
-_OPENING = {Reason.ANGRY: "dialogue.complain_service", Reason.DISPUTE: "dialogue.complain_service",
-            Reason.BULK: "dialogue.bulk_order"}
-
-
-def handoff_replies(ctx: Context, reason: Reason) -> List[Reply]:
-    handoff = hand_off_for(ctx.session, ctx.cfg, ctx.shop_id, ctx.buyer_id, reason, ctx.recent_intents, ctx.now)
-    return handoff_phrase(ctx.cfg, handoff, ctx.now, opening=_OPENING.get(reason))
+from bot.service.handoff import INTENT_REASONS
+from bot.shop.replies import Reply
+from bot.store.models import HandoffReason
 
 
 class ActionHandoff(ShopAction):
     action_name = "action_handoff"
 
     def answer(self, ctx: Context) -> List[Reply]:
-        return handoff_replies(ctx, INTENT_REASONS.get(ctx.intent, Reason.ASKED))
+        return ctx.hand_off(INTENT_REASONS.get(ctx.intent, HandoffReason.ASKED))
 
 
 class ActionFallback(ShopAction):

@@ -1,43 +1,41 @@
-"""Shipping time, arrival, courier choice, parcel tracking (bot/logistics.py decides)."""
+"""Shipping time, arrival, courier choice, parcel tracking (bot/shop/logistics.py decides)."""
 import re
 from typing import List, Optional
 
-from actions.common import ORDER_HANDLERS, Context, OrderAction, ShopAction, answer_about_order
-from bot.logistics import arrival_reply, express_reply, ship_time_reply, tracking_reply
-from bot.models import Order
-from bot.replies import Reply
+from actions.common import Context, OrderAction, ShopAction
+from bot.shop.logistics import arrival_reply, express_reply, ship_time_reply, tracking_reply
+from bot.shop.replies import Reply
+from bot.store.models import Order
 
 # "显示签收了但我没收到": the buyer says a signed parcel never reached them.
 _NOT_RECEIVED = re.compile(r"没(收到|拿到|见到|见着|看到)|不是我签|没人签|谁签")
 
 
-def ship_time(ctx: Context, order: Optional[Order]) -> List[Reply]:
-    return ship_time_reply(order, ctx.now, ctx.cfg)
-
-
-def arrival(ctx: Context, order: Optional[Order]) -> List[Reply]:
-    province = ctx.entity("location") or (order.province if order is not None else None)
-    return arrival_reply(order, province, ctx.now, ctx.cfg)
-
-
-def track(ctx: Context, order: Optional[Order]) -> List[Reply]:
-    return tracking_reply(order, ctx.now, ctx.cfg, buyer_says_missing=bool(_NOT_RECEIVED.search(ctx.text)))
-
-
-ORDER_HANDLERS.update({"ask_ship_time": ship_time, "ask_arrival_time": arrival, "track_package": track})
-
-
 class ActionShipTime(OrderAction):
     action_name, intent = "action_ship_time", "ask_ship_time"
 
+    def handle(self, ctx: Context, order: Optional[Order]) -> List[Reply]:
+        return ship_time_reply(order, ctx.now, ctx.cfg)
 
-class ActionArrivalTime(ShopAction):
-    action_name = "action_arrival_time"
+
+class ActionArrivalTime(OrderAction):
+    action_name, intent = "action_arrival_time", "ask_arrival_time"
 
     def answer(self, ctx: Context) -> List[Reply]:
         if ctx.entity("location") and not ctx.entity("order_id"):
-            return arrival(ctx, None)  # "到上海几天": a question about the place, not an order
-        return answer_about_order(ctx, "ask_arrival_time")
+            return self.handle(ctx, None)  # "到上海几天": a question about the place, not an order
+        return self.about_order(ctx)
+
+    def handle(self, ctx: Context, order: Optional[Order]) -> List[Reply]:
+        province = ctx.entity("location") or (order.province if order is not None else None)
+        return arrival_reply(order, province, ctx.now, ctx.cfg)
+
+
+class ActionTrackPackage(OrderAction):
+    action_name, intent = "action_track_package", "track_package"
+
+    def handle(self, ctx: Context, order: Optional[Order]) -> List[Reply]:
+        return tracking_reply(order, ctx.now, ctx.cfg, buyer_says_missing=bool(_NOT_RECEIVED.search(ctx.text)))
 
 
 class ActionExpress(ShopAction):
@@ -45,7 +43,3 @@ class ActionExpress(ShopAction):
 
     def answer(self, ctx: Context) -> List[Reply]:
         return express_reply(ctx.entity("express"), ctx.cfg)
-
-
-class ActionTrackPackage(OrderAction):
-    action_name, intent = "action_track_package", "track_package"

@@ -1,21 +1,20 @@
-"""Bargaining, free shipping, gifts, promotions, stock, invoices, order changes."""
+"""Bargaining, free shipping, gifts, promotions, stock, invoices, payment, order changes."""
 import re
 from typing import List, Optional
 
 from sqlalchemy import select
 
-from actions.common import ORDER_HANDLERS, Context, OrderAction, ShopAction
-from bot.models import Order, Product
-from bot.orders import confirmation_reply
-from bot.order_changes import change_address_reply, modify_order_reply
-from bot.presale import bargain_reply, gift_answer, invoice_answer, shipping_fee_answer, stock_answer
-from bot.replies import Reply
+from actions.common import Context, OrderAction, ShopAction
+from bot.shop.order_changes import change_address_reply, modify_order_reply
+from bot.shop.orders import confirmation_reply
+from bot.shop.presale import bargain_reply, gift_answer, invoice_answer, shipping_fee_answer, stock_answer
+from bot.shop.replies import Reply
+from bot.store.models import Order, Product
 
 
 def asked_again(ctx: Context) -> bool:
     """The buyer repeats the same request right after the bot's answer (insisting)."""
-    intents = [e.get("parse_data", {}).get("intent", {}).get("name")
-               for e in ctx.tracker.events if e.get("event") == "user"]
+    intents = ctx.recent_intents
     return len(intents) >= 2 and intents[-1] == intents[-2]
 
 
@@ -27,26 +26,6 @@ def product_in_question(ctx: Context, order: Optional[Order]) -> Optional[Produc
     if order is not None and order.items:
         return order.items[0].product
     return None
-
-
-def gift(ctx: Context, order: Optional[Order]) -> List[Reply]:
-    return gift_answer(ctx.cfg, order, asked_again(ctx))
-
-
-def invoice(ctx: Context, order: Optional[Order]) -> List[Reply]:
-    return invoice_answer(ctx.text, order)
-
-
-def change_address(ctx: Context, order: Optional[Order]) -> List[Reply]:
-    return change_address_reply(ctx.session, order, ctx.now, ctx.cfg)
-
-
-def modify_order(ctx: Context, order: Optional[Order]) -> List[Reply]:
-    return modify_order_reply(ctx.session, order, ctx.now, ctx.cfg, ctx.entity("size"), ctx.entity("color"))
-
-
-ORDER_HANDLERS.update({"ask_gift": gift, "ask_invoice": invoice,
-                       "change_address": change_address, "modify_order": modify_order})
 
 
 class ActionBargain(ShopAction):
@@ -65,11 +44,14 @@ class ActionShippingFee(ShopAction):
         return shipping_fee_answer(ctx.cfg, ctx.entity("location"), order, asked_again(ctx))
 
 
-class ActionGift(ShopAction):
-    action_name = "action_gift"
+class ActionGift(OrderAction):
+    action_name, intent = "action_gift", "ask_gift"
 
     def answer(self, ctx: Context) -> List[Reply]:
-        return gift(ctx, ctx.order_for("ask_gift").order)
+        return self.handle(ctx, ctx.order_for(self.intent).order)  # the rules when several orders fit
+
+    def handle(self, ctx: Context, order: Optional[Order]) -> List[Reply]:
+        return gift_answer(ctx.cfg, order, asked_again(ctx))
 
 
 class ActionStock(ShopAction):
@@ -83,13 +65,22 @@ class ActionStock(ShopAction):
 class ActionInvoice(OrderAction):
     action_name, intent = "action_invoice", "ask_invoice"
 
+    def handle(self, ctx: Context, order: Optional[Order]) -> List[Reply]:
+        return invoice_answer(ctx.text, order)
+
 
 class ActionChangeAddress(OrderAction):
     action_name, intent = "action_change_address", "change_address"
 
+    def handle(self, ctx: Context, order: Optional[Order]) -> List[Reply]:
+        return change_address_reply(ctx.session, order, ctx.now, ctx.cfg)
+
 
 class ActionModifyOrder(OrderAction):
     action_name, intent = "action_modify_order", "modify_order"
+
+    def handle(self, ctx: Context, order: Optional[Order]) -> List[Reply]:
+        return modify_order_reply(ctx.session, order, ctx.now, ctx.cfg, ctx.entity("size"), ctx.entity("color"))
 
 
 # "已付款 / 拍好了": the buyer reports payment; anything else about paying gets the help phrase.

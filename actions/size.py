@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from actions.common import Context, ShopAction
 from actions.presale import product_in_question
-from bot.models import Product
-from bot.numbers import height_cm, weight_kg
-from bot.replies import Reply
-from bot.sizing import fit_reply, size_reply
+from bot.nlu.numbers import height_cm, weight_kg
+from bot.shop.replies import Reply
+from bot.shop.sizing import fit_reply, size_reply
+from bot.store.models import Product
 
 # "偏大吗 / 标准码吗": a question about the cut, answered before asking for body data.
 _FIT_QUESTION = re.compile(r"偏大|偏小|正码|标准码|标码|宽松|修身|版型")

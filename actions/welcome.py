@@ -1,13 +1,13 @@
+"""The welcome script (bot/shop/welcome.py decides which)."""
 from typing import List
 
 from actions.common import Context, ShopAction
-from bot.replies import Reply
-from bot.welcome import welcome_reply
+from bot.shop.replies import Reply
+from bot.shop.welcome import welcome_reply
 
 
 class ActionWelcome(ShopAction):
     action_name = "action_welcome"
 
     def answer(self, ctx: Context) -> List[Reply]:
-        phrase_id, slots = welcome_reply(ctx.cfg, ctx.buyer_id, ctx.now, ctx.mode)
-        return [Reply(phrase_id, slots)]
+        return welcome_reply(ctx.session, ctx.cfg, ctx.buyer_id, ctx.now, ctx.mode)

@@ -1,6 +1,6 @@
 """Double 11 load: the shop bot beside a stock Rasa 3.6 bot, in one run, on this machine.
 
-The baseline is the one ../shared/design.md measured: a moodbot-sized assistant on Rasa's
+The baseline is a stock Rasa bot as a shop would start one: a moodbot-sized assistant on Rasa's
 default pipeline with JiebaTokenizer (DIET, TED), answering from canned responses. It is
 built and trained here in a scratch folder. Both bots get the same buyer messages (the
 held-back split) through Rasa's REST webhook in C chats at once, each buyer waiting for the
@@ -115,7 +115,7 @@ def build_baseline(folder: Path) -> Path:
         nlu += [f"- intent: {intent}", "  examples: |"] + [f"    - {e}" for e in examples.split()]
     (folder / "data" / "nlu.yml").write_text("\n".join(nlu) + "\n", encoding="utf-8")
     (folder / "credentials.yml").write_text("rest:\n", encoding="utf-8")
-    from bot.training import rasa_bin
+    from bot.nlu.training import rasa_bin
 
     started = time.monotonic()
     subprocess.run([rasa_bin(), "train", "--out", "models", "--fixed-model-name", "baseline"], cwd=folder,
@@ -125,7 +125,7 @@ def build_baseline(folder: Path) -> Path:
 
 
 def start_baseline(folder: Path, model: Path, port: int) -> subprocess.Popen:
-    from bot.training import rasa_bin
+    from bot.nlu.training import rasa_bin
 
     log = open(folder / "rasa.log", "w")
     proc = subprocess.Popen([rasa_bin(), "run", "--enable-api", "-i", "127.0.0.1", "--port", str(port),
@@ -200,8 +200,8 @@ def check_database(sent: List[Tuple[str, str]]) -> str:
     """Every message sent through the console is stored, and answered or handed off."""
     from sqlalchemy import select
 
-    from bot.db import session_scope
-    from bot.models import Message
+    from bot.store.db import session_scope
+    from bot.store.models import Message
 
     with session_scope() as s:
         stored = {m.message_id: m for m in s.execute(
@@ -224,10 +224,10 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="xiaoer-peak-"))
     os.environ["XIAOER_DB_URL"] = f"sqlite:///{scratch / 'peak.db'}"
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
-    from bot.evaluation import load_holdout
+    from bot.nlu.evaluation import load_holdout
+    from bot.nlu.training import ensure_model
     from bot.seed import reset_and_seed
     from bot.servers import Ports, Servers
-    from bot.training import ensure_model
 
     texts = [e.text for e in load_holdout()]
     texts = (texts * (args.messages // len(texts) + 1))[:args.messages]

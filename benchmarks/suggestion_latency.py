@@ -65,9 +65,9 @@ def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 40
     scratch = Path(tempfile.mkdtemp(prefix="xiaoer-bench-"))
     os.environ["XIAOER_DB_URL"] = f"sqlite:///{scratch / 'bench.db'}"
+    from bot.nlu.training import ensure_model
     from bot.seed import reset_and_seed
     from bot.servers import Ports, Servers
-    from bot.training import ensure_model
 
     reset_and_seed()
     servers = Servers(model=ensure_model(), ports=Ports(25005, 25055, 28000),

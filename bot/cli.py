@@ -2,19 +2,25 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 from bot import settings
+from bot.nlu import evaluation as ev
+from bot.nlu.training import ensure_model, model_path, rasa_bin
+from bot.seed import is_seeded, reset_and_seed
+from bot.servers import Ports, Servers
+from bot.shop.config import ShopConfigError, load_shop
+from bot.shop.phrases import PhraseError, load_library
+from bot.store import migrate
 
 
 def cmd_check(_: argparse.Namespace) -> int:
     """Validate shop.yml and the phrase library, as the servers do at start-up."""
-    from bot.phrases import load_library
-    from bot.shop import load_shop
-
     cfg = load_shop()
     lib = load_library()
     print(f"shop.yml OK: {cfg.name}, {len(cfg.couriers)} couriers")
@@ -23,8 +29,6 @@ def cmd_check(_: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    from bot.seed import is_seeded, reset_and_seed
-
     if is_seeded() and not args.reset:
         print(f"database already has the demo shop ({settings.database_url()}); use --reset to recreate it")
         return 0
@@ -33,8 +37,25 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db(args: argparse.Namespace) -> int:
+    """The shop database's schema: upgrade it in place, show its revision, or add a migration."""
+
+    if args.action == "upgrade":
+        before = migrate.current_revision()
+        migrate.upgrade()
+        print(f"database {settings.database_url()}: {before or 'unversioned'} → {migrate.current_revision()}")
+    elif args.action == "current":
+        print(f"database revision {migrate.current_revision() or 'none'}; newest {migrate.head_revision()}")
+    else:
+        if not args.message:
+            print("a new migration needs -m 'what changes'", file=sys.stderr)
+            return 2
+        migrate.upgrade()
+        migrate.revision(args.message)
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
-    from bot.training import ensure_model, model_path
 
     target = model_path(config=args.config)
     if target.exists() and not args.force:
@@ -48,10 +69,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Train if needed, parse the held-back split, print and save the report."""
-    import subprocess
-
-    from bot import evaluation as ev
-    from bot.training import ensure_model, rasa_bin
 
     model = ensure_model(config=args.config)
     examples = ev.load_holdout(split=args.split or ev.HOLDOUT_GLOB)
@@ -86,9 +103,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     """Two trained models on every held-back split, as one JSON object (the trainer page
     reads it): {split: {"live": summary, "candidate": summary}}."""
-    import json
-
-    from bot import evaluation as ev
 
     models = {"live": Path(args.live), "candidate": Path(args.candidate)}
     missing = [str(p) for p in models.values() if not p.exists()]
@@ -100,11 +114,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.phrases import load_library
-    from bot.seed import is_seeded, reset_and_seed
-    from bot.servers import Ports, Servers
-    from bot.shop import load_shop
-    from bot.training import ensure_model
 
     load_shop()
     load_library()
@@ -155,6 +164,12 @@ def main(argv: list[str] | None = None) -> int:
     seed = sub.add_parser("seed", help="create the demo shop's database")
     seed.add_argument("--reset", action="store_true", help="drop and recreate the shop data")
     seed.set_defaults(func=cmd_seed)
+    db = sub.add_parser("db", help="the shop database's schema (Alembic migrations)")
+    db.add_argument("action", choices=["upgrade", "current", "revision"],
+                    help="upgrade: to the newest schema, rows kept; current: show the revision; "
+                         "revision: add a migration from the models")
+    db.add_argument("-m", "--message", help="for revision: what the migration changes")
+    db.set_defaults(func=cmd_db)
     train = sub.add_parser("train", help="train the model if training data or config changed")
     train.add_argument("--config", default=settings.NLU_CONFIG)
     train.add_argument("--force", action="store_true")
@@ -178,8 +193,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except Exception as exc:  # a clear one-line error for the known failure kinds
-        from bot.phrases import PhraseError
-        from bot.shop import ShopConfigError
 
         if isinstance(exc, (PhraseError, ShopConfigError, RuntimeError)):
             print(f"error: {exc}", file=sys.stderr)

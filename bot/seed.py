@@ -15,14 +15,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import clock
-from bot.db import create_schema, engine, session_scope
-from bot.freight import freight_fee
-from bot.models import (
+from bot.shop.config import ShopConfig, shop
+from bot.shop.freight import freight_fee
+from bot.store import migrate
+from bot.store.db import session_scope
+from bot.store.models import (
     AfterSaleTicket,
     Agent,
-    Base,
     Buyer,
     Order,
+    OrderFlag,
     OrderItem,
     OrderStatus,
     Product,
@@ -34,7 +36,6 @@ from bot.models import (
     TrackingEvent,
     Variant,
 )
-from bot.shop import ShopConfig, shop
 
 SIZES = ["S", "M", "L", "XL", "2XL", "3XL", "4XL"]
 # The brand's base chart (standard cut): who each size fits.
@@ -230,7 +231,7 @@ def _set_timeline(rng: random.Random, order: Order, status: OrderStatus, now: da
     if status is OrderStatus.PAID:
         order.paid_at = now - timedelta(minutes=rng.randint(5, 60 * 40))
         order.created_at = order.paid_at - timedelta(minutes=rng.randint(1, 30))
-        order.flag = "red"
+        order.flag = OrderFlag.RED
         return
     shipped_days_ago = {OrderStatus.SHIPPED: rng.uniform(0.2, 5), OrderStatus.SIGNED: rng.uniform(2, 12),
                         OrderStatus.COMPLETED: rng.uniform(12, 40), OrderStatus.REFUNDING: rng.uniform(3, 9)}[status]
@@ -250,7 +251,7 @@ def _set_timeline(rng: random.Random, order: Order, status: OrderStatus, now: da
     order.shipment = Shipment(express=order.express, tracking_no=_tracking(rng, order.express), status=ship_status,
                               events=_events(rng, order.shipped_at, place, ship_status, cfg, now))
     if status is OrderStatus.REFUNDING:
-        order.flag = "blue"
+        order.flag = OrderFlag.BLUE
         order.tickets = [AfterSaleTicket(
             number="T" + order.id[-10:], kind=TicketKind.RETURN, reason="尺码不合适，七天无理由退货",
             amount_fen=order.goods_fen, created_at=now - timedelta(hours=rng.randint(1, 20)),
@@ -259,14 +260,15 @@ def _set_timeline(rng: random.Random, order: Order, status: OrderStatus, now: da
 
 
 def is_seeded(url: str | None = None) -> bool:
-    create_schema(url)
+    """Brings the database to the current schema and says whether the demo shop is in it."""
+    migrate.upgrade(url)
     with session_scope(url) as session:
         return session.execute(select(func.count(Shop.id))).scalar_one() > 0
 
 
 def reset_and_seed(url: str | None = None, now: datetime | None = None) -> None:
     """Drop the shop tables and create the demo shop afresh."""
-    Base.metadata.drop_all(engine(url))
-    create_schema(url)
+    migrate.drop(url)
+    migrate.upgrade(url)
     with session_scope(url) as session:
         seed(session, shop(), now or clock.now())

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from bot import settings
-from bot.training import rasa_bin
+from bot.nlu.training import rasa_bin
 
 
 @dataclass

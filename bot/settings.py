@@ -12,9 +12,12 @@ ROOT = Path(os.environ.get("XIAOER_ROOT", Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("XIAOER_VAR", ROOT / "var"))
 SHOP_CONFIG = Path(os.environ.get("XIAOER_SHOP", ROOT / "shop.yml"))
 RESPONSES_DIR = Path(os.environ.get("XIAOER_RESPONSES", ROOT / "responses"))
-LEXICON_FILE = ROOT / "data" / "nlu" / "lexicon.yml"
+# The NLU training data: data/nlu/<area>/<intent>.yml (bot/nlu/intents.py), the lexicon,
+# the console events, and the trainers' labels.
+NLU_DATA = ROOT / "data" / "nlu"
+LEXICON_FILE = NLU_DATA / "lexicon.yml"
 # Examples trainers label on the /trainer page; inside data/nlu, so training reads them.
-TRAINER_FILE = Path(os.environ.get("XIAOER_TRAINER_FILE", ROOT / "data" / "nlu" / "trainer.yml"))
+TRAINER_FILE = Path(os.environ.get("XIAOER_TRAINER_FILE", NLU_DATA / "trainer.yml"))
 MODELS_DIR = Path(os.environ.get("XIAOER_MODELS", ROOT / "models"))
 # The Rasa config to train and serve, relative to ROOT (tuning/ holds the alternatives tried).
 NLU_CONFIG = os.environ.get("XIAOER_CONFIG", "config.yml")

@@ -22,9 +22,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import agents, clock, conversations, settings, signing
-from bot.db import session_scope
-from bot.shop import shop
+from bot import clock, settings, signing
+from bot.service import agents
+from bot.shop.config import shop
+from bot.store import conversations
+from bot.store.db import session_scope
+from bot.store.models import Direction, Handler, Sender
 from connectors import rasa_speedups
 from connectors.ordering import BuyerSequencer
 
@@ -147,16 +150,15 @@ def _store_inbound(event: Dict[str, Any]) -> Stored:
                 return Stored(Inbound.ANSWERED, [_as_reply(m) for m in earlier], last_answered, conv.id, False)
             state = Inbound.UNANSWERED
         else:
-            conversations.record(session, conv, "in", "buyer", event["stored_text"], message_id=event["message_id"],
+            conversations.record(session, conv, Direction.IN, Sender.BUYER, event["stored_text"],
+                                 message_id=event["message_id"],
                                  kind=event["type"], seq=event.get("seq"))
             state = Inbound.NEW
-        if conversations.shop_mode(session, conv.shop_id) == "assist" and conv.handled_by == "bot":
-            # Assist mode: a person answers every buyer; the bot only suggests (and answers
-            # while the buyer waits in the queue, so nobody is left unanswered).
-            agents.request_agent(session, conv, "assist_mode", agents.PRESALE, clock.now())
-        if conv.handled_by == "agent":
+        agents.route_inbound(session, conv, clock.now())
+        with_agent = conv.handled_by == Handler.AGENT
+        if with_agent:
             conversations.mark_answered(session, event["message_id"])  # delivered to a person
-        return Stored(state, [], last_answered, conv.id, conv.handled_by == "agent")
+        return Stored(state, [], last_answered, conv.id, with_agent)
 
 
 def _as_reply(message) -> Dict[str, str]:
@@ -168,15 +170,15 @@ def _store_replies(event: Dict[str, Any], texts: List[str]) -> Tuple[List[Dict[s
     handed the buyer to an agent (the agent's workbench is told at once)."""
     with session_scope() as session:
         conv = conversations.conversation_for(session, event["shop_id"], event["buyer_id"])
-        stored = [conversations.record(session, conv, "out", "bot", text, reply_to=event["message_id"])
+        stored = [conversations.record(session, conv, Direction.OUT, Sender.BOT, text, reply_to=event["message_id"])
                   for text in texts]
         conversations.mark_answered(session, event["message_id"])
-        return [_as_reply(m) for m in stored], conv.id if conv.handled_by == "agent" else None
+        return [_as_reply(m) for m in stored], conv.id if conv.handled_by == Handler.AGENT else None
 
 
 def _reply(event: Dict[str, Any], replies: List[Dict[str, str]], duplicate: bool, with_agent: bool = False) -> HTTPResponse:
     return response.json({"message_id": event["message_id"], "duplicate": duplicate, "replies": replies,
-                          "handled_by": "agent" if with_agent else "bot"})
+                          "handled_by": (Handler.AGENT if with_agent else Handler.BOT).value})
 
 
 async def notify_workbench(conversation_id: int, message_id: str) -> None:

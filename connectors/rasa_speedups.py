@@ -16,7 +16,6 @@ from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
 
-
 rasa_original = RemoteAction._validate_action_result  # kept for the test that compares verdicts
 
 

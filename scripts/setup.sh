@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates .venv at the repo root and installs everything the bot needs, from nothing.
 # Rasa 3.6 declares Python <3.11; on 3.11 it works with its dependencies installed from our
-# lock file and rasa/rasa-sdk themselves installed with --no-deps (see ../shared/design.md).
+# lock file and rasa/rasa-sdk themselves installed with --no-deps (README, "Dependencies").
 # Re-running is cheap: nothing is reinstalled unless requirements/lock.txt changed.
 #   scripts/setup.sh          the bot
 #   scripts/setup.sh --test   also headless Chromium for the browser tests (needs root/apt)

@@ -37,8 +37,8 @@ def shop_db():
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
-    from bot.models import Base, Shop
-    from bot.shop import shop
+    from bot.shop.config import shop
+    from bot.store.models import Base, Shop
 
     engine = create_engine("sqlite://")
     Base.metadata.create_all(engine)
@@ -50,8 +50,9 @@ def shop_db():
 
 @pytest.fixture(scope="session")
 def db_url() -> str:
-    from bot.seed import reset_and_seed
     from datetime import datetime
+
+    from bot.seed import reset_and_seed
 
     reset_and_seed(now=datetime.fromisoformat(TEST_NOW))
     return os.environ["XIAOER_DB_URL"]
@@ -60,7 +61,7 @@ def db_url() -> str:
 @pytest.fixture(scope="session")
 def model() -> Path:
     """The production model (config.yml), trained once and cached under models/."""
-    from bot.training import ensure_model
+    from bot.nlu.training import ensure_model
 
     return ensure_model()
 

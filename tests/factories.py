@@ -8,8 +8,8 @@ from typing import Optional
 
 from sqlalchemy import select
 
-from bot.db import session_scope
-from bot.models import Buyer, Order, OrderItem, OrderStatus, Product, Shipment, ShipmentStatus, TrackingEvent
+from bot.store.db import session_scope
+from bot.store.models import Buyer, Order, OrderItem, OrderStatus, Product, Shipment, ShipmentStatus, TrackingEvent
 from tests.clock import TEST_NOW
 
 NOW = datetime.fromisoformat(TEST_NOW)

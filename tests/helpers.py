@@ -7,7 +7,7 @@ from typing import List
 import requests
 
 from bot import settings, signing
-from bot.phrases import library, shop_slots
+from bot.shop.phrases import library, shop_slots
 
 
 def rest(servers, sender: str, text: str) -> List[str]:

@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import List, Optional
 
 import pytest
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.aftersales import (
+from bot.shop.aftersales import (
     exchange_reply,
     price_diff_reply,
     quality_reply,
@@ -19,7 +19,10 @@ from bot.aftersales import (
     return_policy_reply,
     wrong_item_reply,
 )
-from bot.models import (
+from bot.shop.config import shop
+from bot.shop.phrases import library, shop_slots
+from bot.shop.replies import Reply
+from bot.store.models import (
     AfterSaleTicket,
     Buyer,
     Order,
@@ -29,12 +32,10 @@ from bot.models import (
     TicketKind,
     TicketStatus,
 )
-from bot.phrases import library, shop_slots
-from bot.replies import Reply
-from bot.shop import shop
 
 NOW = datetime(2026, 11, 20, 10, 30)  # a quiet Friday morning, far from Double 11
-PHRASE_FILE = Path(__file__).resolve().parent.parent / "responses" / "aftersales_orders.yml"
+# The phrases the after-sales rules send (each named in bot/shop/aftersales.py).
+RULES_SOURCE = Path(__file__).resolve().parent.parent / "bot" / "shop" / "aftersales.py"
 _order_ids = itertools.count(1)
 
 
@@ -119,7 +120,7 @@ def test_refund_before_shipment_cancels_with_full_refund_including_freight(sessi
     assert ticket.amount_fen == 7900 + 800
     assert ticket.created_at == NOW
     assert ticket.due_at == NOW + timedelta(hours=cfg.returns.refund_hours)
-    assert replies[0].slots == {"ticket_no": ticket.number, "due": "11月21日10:30", "refund_amount": "87"}
+    assert replies[0].slots == {"ticket_no": ticket.number, "due": "11月21日 10:30", "refund_amount": "87"}
     assert order.flag == "blue"  # the warehouse must not ship it meanwhile
 
 
@@ -397,13 +398,14 @@ def test_price_difference_after_receipt_is_checked_by_a_person(session, cfg):
 # --- the phrase file ----------------------------------------------------------------------
 
 SAMPLE_SLOTS = {
-    "ticket_no": "SH202611200001", "due": "11月21日10:30", "refund_amount": "87", "last_day": "11月27日",
+    "ticket_no": "SH202611200001", "due": "11月21日 10:30", "refund_amount": "87", "last_day": "11月27日",
     "wanted": "XL码", "amount": "10", "custom_items": "刺绣姓名定制POLO衫", "order_id": "3000000000000000001",
 }
 
 
-def test_every_phrase_in_the_file_renders():
-    ids = [p["id"] for p in yaml.safe_load(PHRASE_FILE.read_text(encoding="utf-8"))["phrases"]]
+def test_every_phrase_the_rules_send_renders():
+    ids = sorted(set(re.findall(r'"(aftersales\.\w+)"', RULES_SOURCE.read_text(encoding="utf-8"))))
+    assert len(ids) >= 30
     for phrase_id in ids:
         phrase = library().get(phrase_id)
         assert phrase.category == "aftersales" and 2 <= len(phrase.variants) <= 4

@@ -4,10 +4,10 @@ from datetime import datetime, timedelta
 import bcrypt
 import pytest
 
-from bot import agents
-from bot.handoff import hand_off_for
-from bot.models import Agent, Conversation, Message, Shop
-from bot.shop import shop
+from bot.service import agents
+from bot.service.handoff import hand_off_for
+from bot.shop.config import shop
+from bot.store.models import Agent, Conversation, Message, Shop
 
 NOW = datetime(2026, 11, 20, 10, 30)
 RUSH = datetime(2026, 11, 10, 21, 0)  # the evening before Double 11
@@ -107,7 +107,7 @@ def test_handoff_records_reason_and_skill(session):
 
 
 def test_summary_tells_the_agent_what_happened(session):
-    from bot import conversations
+    from bot.store import conversations
 
     conv = conversation(session, "b1")
     conversations.record(session, conv, "in", "buyer", "包邮吗", message_id="m1").intent = "ask_shipping_fee"

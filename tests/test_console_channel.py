@@ -2,8 +2,8 @@
 import pytest
 from sqlalchemy import select
 
-from bot.db import session_scope
-from bot.models import Conversation, Message
+from bot.store.db import session_scope
+from bot.store.models import Conversation, Message
 from tests.helpers import console_event, console_post, new_buyer, renderings
 
 pytestmark = pytest.mark.servers
@@ -86,7 +86,7 @@ def test_the_body_cannot_be_changed_after_signing(servers):
 def test_order_card_sets_the_order_for_the_next_question(servers):
     from datetime import timedelta
 
-    from bot.models import OrderStatus
+    from bot.store.models import OrderStatus
     from tests.factories import buyer_with_order
 
     buyer, order_id = buyer_with_order(OrderStatus.PAID, paid=timedelta(hours=2))
@@ -102,7 +102,7 @@ def test_order_card_sets_the_order_for_the_next_question(servers):
 def test_a_pasted_order_number_alone_is_read_like_an_order_card(servers):
     from datetime import timedelta
 
-    from bot.models import OrderStatus
+    from bot.store.models import OrderStatus
     from tests.factories import buyer_with_order
 
     buyer, order_id = buyer_with_order(OrderStatus.PAID, paid=timedelta(hours=2))

@@ -2,8 +2,8 @@
 import pytest
 from sqlalchemy import select
 
-from bot.db import session_scope
-from bot.models import Conversation
+from bot.store.db import session_scope
+from bot.store.models import Conversation
 from tests.helpers import matches, new_buyer, renderings, rest
 
 pytestmark = pytest.mark.servers

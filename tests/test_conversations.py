@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.db import session_scope
-from bot.models import AfterSaleTicket, Conversation, Order, OrderItem, OrderStatus, TicketKind
+from bot.store.db import session_scope
+from bot.store.models import AfterSaleTicket, Conversation, Order, OrderItem, OrderStatus, TicketKind
 from tests.factories import buyer_with_order
 from tests.helpers import matches, new_buyer, renderings, rest
 

@@ -1,10 +1,10 @@
-"""What trainers review and how their labels become training data (bot/curation.py)."""
+"""What trainers review and how their labels become training data (bot/nlu/curation.py)."""
 from datetime import datetime, timedelta
 
 import pytest
 
-from bot.curation import LabelError, add_example, mask_private, read_examples, review_queue
-from bot.models import Conversation, Message, Shop
+from bot.nlu.curation import LabelError, add_example, mask_private, read_examples, review_queue
+from bot.store.models import Conversation, Message, Shop
 
 INTENTS = {"ask_ship_time", "request_exchange", "out_of_scope", "thank"}
 

@@ -6,10 +6,11 @@ import jsonschema
 from aiohttp import web
 from sqlalchemy import select
 
-from bot import conversations, signing, settings
-from bot.db import session_scope
-from bot.delivery import deliver
-from bot.models import Delivery
+from bot import settings, signing
+from bot.service.delivery import deliver
+from bot.store import conversations
+from bot.store.db import session_scope
+from bot.store.models import Delivery
 
 OUTBOUND_SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "docs" / "console-outbound.schema.json")
                              .read_text(encoding="utf-8"))

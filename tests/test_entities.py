@@ -1,7 +1,7 @@
-"""Rule-based entity extraction with normalised values (bot/entities.py)."""
+"""Rule-based entity extraction with normalised values (bot/nlu/entities.py)."""
 import pytest
 
-from bot.entities import extract
+from bot.nlu.entities import extract
 
 
 def values(text):

@@ -1,7 +1,7 @@
 """The evaluation's arithmetic and its near-duplicate check, on hand-made examples."""
 import pytest
 
-from bot.evaluation import FALLBACK, Example, Prediction, markdown, near_duplicates, score
+from bot.nlu.evaluation import FALLBACK, Example, Prediction, markdown, near_duplicates, score
 
 
 def _ex(text, intent):

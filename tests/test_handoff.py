@@ -1,29 +1,30 @@
-"""When the bot hands a buyer to a person (bot/handoff.py), besides the buyer asking."""
+"""When the bot hands a buyer to a person (bot/service/handoff.py), besides the buyer asking."""
 from datetime import datetime
 
-from bot.handoff import INTENT_REASONS, Reason, in_service_hours, trigger
-from bot.shop import shop
+from bot.service.handoff import INTENT_REASONS, in_service_hours, trigger
+from bot.shop.config import shop
+from bot.store.models import HandoffReason
 
 
 def test_intents_that_always_go_to_a_person():
-    assert INTENT_REASONS["ask_human"] is Reason.ASKED
-    assert INTENT_REASONS["complain_service"] is Reason.ANGRY
-    assert INTENT_REASONS["bulk_order"] is Reason.BULK
+    assert INTENT_REASONS["ask_human"] is HandoffReason.ASKED
+    assert INTENT_REASONS["complain_service"] is HandoffReason.ANGRY
+    assert INTENT_REASONS["bulk_order"] is HandoffReason.BULK
 
 
 def test_dispute_words_hand_off_whatever_the_intent():
-    assert trigger(shop(), "再不处理我就去12315", [0.99], ["ask_ship_time"]) is Reason.DISPUTE
-    assert trigger(shop(), "我要申请平台介入维权", [0.9], ["request_refund"]) is Reason.DISPUTE
+    assert trigger(shop(), "再不处理我就去12315", [0.99], ["ask_ship_time"]) is HandoffReason.DISPUTE
+    assert trigger(shop(), "我要申请平台介入维权", [0.9], ["request_refund"]) is HandoffReason.DISPUTE
     assert trigger(shop(), "好评返现吗", [0.9], ["ask_promotion"]) is None
 
 
 def test_two_fallbacks_in_a_row():
-    assert trigger(shop(), "啊啊", [0.3, 0.2], ["nlu_fallback", "nlu_fallback"]) is Reason.NOT_UNDERSTOOD
+    assert trigger(shop(), "啊啊", [0.3, 0.2], ["nlu_fallback", "nlu_fallback"]) is HandoffReason.NOT_UNDERSTOOD
     assert trigger(shop(), "啊啊", [0.3, 0.9], ["nlu_fallback", "ask_size"]) is None
 
 
 def test_confidence_that_stays_low():
-    assert trigger(shop(), "x", [0.5, 0.55, 0.59], ["a", "b", "c"]) is Reason.LOW_CONFIDENCE
+    assert trigger(shop(), "x", [0.5, 0.55, 0.59], ["a", "b", "c"]) is HandoffReason.LOW_CONFIDENCE
     assert trigger(shop(), "x", [0.5, 0.95, 0.59], ["a", "b", "c"]) is None
     assert trigger(shop(), "x", [0.5, 0.5], ["a", "b"]) is None  # not three yet
 

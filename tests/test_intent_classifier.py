@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from bot.intent_classifier import NgramSvm, normalise
+from bot.nlu.classifier import NgramSvm, normalise
 
 
 @pytest.mark.parametrize("raw, folded", [

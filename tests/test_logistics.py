@@ -8,11 +8,11 @@ from typing import List
 import pytest
 from sqlalchemy.orm import Session
 
-from bot.logistics import arrival_reply, express_reply, ship_time_reply, tracking_reply
-from bot.models import Buyer, Order, OrderStatus, Shipment, ShipmentStatus, TrackingEvent
-from bot.phrases import library
-from bot.replies import Reply
-from bot.shop import shop
+from bot.shop.config import shop
+from bot.shop.logistics import arrival_reply, express_reply, ship_time_reply, tracking_reply
+from bot.shop.phrases import library
+from bot.shop.replies import Reply
+from bot.store.models import Buyer, Order, OrderStatus, Shipment, ShipmentStatus, TrackingEvent
 
 CFG = shop()
 # A quiet weekday, well outside the Double 11 rush.

@@ -10,7 +10,7 @@ import functools
 import pytest
 import requests
 
-from bot.evaluation import FALLBACK, SPLITS, Prediction, load_holdout, load_training_texts, near_duplicates, score
+from bot.nlu.evaluation import FALLBACK, SPLITS, Prediction, load_holdout, load_training_texts, near_duplicates, score
 
 pytestmark = pytest.mark.servers
 

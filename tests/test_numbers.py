@@ -1,7 +1,7 @@
 """Numbers and units as buyers write them."""
 import pytest
 
-from bot.numbers import height_cm, parse_number, quantity, weight_kg
+from bot.nlu.numbers import height_cm, parse_number, quantity, weight_kg
 
 
 @pytest.mark.parametrize("text,value", [

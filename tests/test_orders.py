@@ -1,13 +1,13 @@
-"""Which order the buyer means (bot/orders.py), and order changes (bot/order_changes.py)."""
+"""Which order the buyer means (bot/shop/orders.py), and order changes (bot/shop/order_changes.py)."""
 from datetime import datetime, timedelta
 
 import pytest
 
-from bot.models import Buyer, Order, OrderItem, OrderStatus, Product, TicketKind
-from bot.order_changes import change_address_reply, modify_order_reply
-from bot.orders import choose_order, confirmation_reply
-from bot.presale import gift_answer, shipping_fee_answer
-from bot.shop import shop
+from bot.shop.config import shop
+from bot.shop.order_changes import change_address_reply, modify_order_reply
+from bot.shop.orders import choose_order, confirmation_reply
+from bot.shop.presale import gift_answer, shipping_fee_answer
+from bot.store.models import Buyer, Order, OrderItem, OrderStatus, Product, TicketKind
 
 NOW = datetime(2026, 11, 20, 10, 30)
 S = OrderStatus

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.phrases import CATEGORIES, PhraseError, library, load_library
 from bot.settings import RESPONSES_DIR
+from bot.shop.phrases import CATEGORIES, PhraseError, library, load_library
 
 
 def test_library_covers_every_category_and_intent():
@@ -20,7 +20,7 @@ def test_library_covers_every_category_and_intent():
 
 def test_every_variant_renders_with_shop_facts():
     """Shop slots are filled from shop.yml; the rest get a stand-in value here."""
-    from bot.phrases import shop_slots
+    from bot.shop.phrases import shop_slots
 
     for phrase in library().phrases.values():
         for variant in phrase.variants:
@@ -62,4 +62,11 @@ def test_duplicate_id_is_reported(phrase_dir):
     (phrase_dir / "extra.yml").write_text(
         "category: closing\nphrases:\n  - id: closing.goodbye\n    variants: [再见]\n", encoding="utf-8")
     with pytest.raises(PhraseError, match="duplicate phrase id 'closing.goodbye'"):
+        load_library(phrase_dir)
+
+
+def test_a_phrase_lives_in_the_file_named_after_its_id(phrase_dir):
+    (phrase_dir / "extra.yml").write_text(
+        "category: closing\nphrases:\n  - id: closing.see_you\n    variants: [再见]\n", encoding="utf-8")
+    with pytest.raises(PhraseError, match=r"extra.yml:3: .*move it to closing.yml"):
         load_library(phrase_dir)

@@ -2,9 +2,9 @@
 
 from sqlalchemy import func, select
 
-from bot.db import session_scope
-from bot.models import Agent, Order, OrderStatus, Product, Shipment, ShipmentStatus
 from bot.seed import DEMO_BUYERS, STATUS_COUNTS
+from bot.store.db import session_scope
+from bot.store.models import Agent, Order, OrderStatus, Product, Shipment, ShipmentStatus
 
 # Other tests add their own buyers (t_…) to the same database; the demo shop's are tb_….
 SEEDED = Order.buyer_id.like("tb\\_%", escape="\\")

@@ -2,9 +2,9 @@
 import pytest
 import yaml
 
-from bot.freight import freight_fee, shipping_fee_reply
 from bot.settings import SHOP_CONFIG
-from bot.shop import ShopConfigError, load_shop, shop
+from bot.shop.config import ShopConfigError, load_shop, shop
+from bot.shop.freight import freight_fee, shipping_fee_reply
 
 
 def test_demo_shop_loads():

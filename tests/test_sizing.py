@@ -6,12 +6,12 @@ from typing import List
 import pytest
 from sqlalchemy.orm import Session
 
-from bot.models import Product, SizeChartRow
-from bot.numbers import weight_kg
-from bot.phrases import library, shop_slots
-from bot.replies import Reply
+from bot.nlu.numbers import weight_kg
 from bot.seed import BASE_CHART
-from bot.sizing import OFF_CHART_HANDOFF, SizeReason, fit_reply, recommend_size, size_reply
+from bot.shop.phrases import library, shop_slots
+from bot.shop.replies import Reply
+from bot.shop.sizing import OFF_CHART_HANDOFF, SizeReason, fit_reply, recommend_size, size_reply
+from bot.store.models import Product, SizeChartRow
 
 SIZES = [row[0] for row in BASE_CHART]
 _skus = itertools.count(1)

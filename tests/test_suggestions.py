@@ -4,9 +4,9 @@ from datetime import datetime
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from bot.models import Base, Buyer, Order, OrderStatus, Shop
-from bot.shop import shop
-from bot.suggestions import suggest
+from bot.service.suggestions import suggest
+from bot.shop.config import shop
+from bot.store.models import Base, Buyer, Order, OrderStatus, Shop
 
 NOW = datetime(2026, 11, 20, 10, 30)
 

@@ -1,15 +1,14 @@
 """The trainer page, through the real page in headless Chromium and the real servers: a
 misread buyer message shows up for review, the trainer picks the right intent, and it lands
 in the trainers' NLU file; the page and its API need a login."""
+import pytest
 import requests
 from sqlalchemy import select
 
-import pytest
-
 from bot import settings
-from bot.curation import read_examples
-from bot.db import session_scope
-from bot.models import Message
+from bot.nlu.curation import read_examples
+from bot.store.db import session_scope
+from bot.store.models import Message
 from tests.helpers import console_event, console_post, new_buyer
 from tests.test_workbench import browser, log_in  # noqa: F401  (the browser fixture)
 

@@ -5,9 +5,9 @@ from collections import Counter
 
 import yaml
 
-from bot.intents import CONSOLE_EVENTS
+from bot.nlu.intents import CONSOLE_EVENTS
+from bot.nlu.training import rasa_bin
 from bot.settings import ROOT
-from bot.training import rasa_bin
 
 MIN_EXAMPLES = 80
 BUSY_INTENTS = ["greet", "ask_ship_time", "track_package", "request_refund", "ask_size", "bargain",
@@ -17,7 +17,7 @@ BUSY_INTENTS = ["greet", "ask_ship_time", "track_package", "request_refund", "as
 def _counts() -> Counter:
     from rasa.shared.nlu.training_data.loading import load_data
 
-    return Counter(m.get("intent") for p in sorted(ROOT.glob("data/nlu/*.yml")) for m in load_data(str(p)).intent_examples)
+    return Counter(m.get("intent") for p in sorted(ROOT.glob("data/nlu/**/*.yml")) for m in load_data(str(p)).intent_examples)
 
 
 def test_every_intent_has_enough_examples():

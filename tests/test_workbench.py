@@ -7,8 +7,8 @@ import pytest
 import requests
 from sqlalchemy import select, update
 
-from bot.db import session_scope
-from bot.models import Agent, Conversation, Message, Shop
+from bot.store.db import session_scope
+from bot.store.models import Agent, Conversation, Message, Shop
 from tests.helpers import console_event, console_post, matches, new_buyer
 
 pytestmark = [pytest.mark.servers, pytest.mark.browser]

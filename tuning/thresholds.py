@@ -8,7 +8,7 @@ simulated from one parse instead of one training run each.
 import asyncio
 import sys
 
-from bot.evaluation import FALLBACK, Prediction, load_holdout, score
+from bot.nlu.evaluation import FALLBACK, Prediction, load_holdout, score
 
 
 async def _parse(model, examples):

@@ -1,1 +1,2 @@
-"""The console web app: the store chat page buyers use (later: agent workbench, trainer pages)."""
+"""The console web app (aiohttp): the store chat page buyers use, the agents' workbench and
+queue, and the trainers' page."""

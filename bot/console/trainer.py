@@ -2,7 +2,7 @@
 new model with the one in service on the held-back splits, and put it in service.
 
 Same login as the workbench; a trainer sees only their own shop's messages. Labels are
-written to settings.TRAINER_FILE (bot/curation.py). Retraining runs `xiaoer train` and
+written to settings.TRAINER_FILE (bot/nlu/curation.py). Retraining runs `xiaoer train` and
 `xiaoer compare` as child processes, one job at a time, so the console keeps serving.
 """
 from __future__ import annotations
@@ -13,33 +13,25 @@ import logging
 import sys
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-import yaml
 from aiohttp import web
 
-from bot import curation, settings, training
-from bot.console.workbench import current_agent_id, require_agent, static_file
-from bot.db import session_scope
-from bot.intents import CONSOLE_EVENTS
-from bot.models import Agent, Message
-from bot.shop import shop
+from bot import settings
+from bot.console import rasa_client
+from bot.console.auth import agent_page, read_json, require_agent
+from bot.nlu import curation, training
+from bot.nlu.intents import INTENTS
+from bot.shop.config import shop
+from bot.store.db import session_scope
+from bot.store.models import Agent, Direction, Message
 
 logger = logging.getLogger(__name__)
 
 
-@lru_cache(maxsize=1)
-def _intents() -> tuple:
-    domain = yaml.safe_load((settings.ROOT / "domain.yml").read_text(encoding="utf-8"))
-    return tuple(sorted(i for i in domain["intents"] if i not in CONSOLE_EVENTS))  # not wordings to label
-
-
-async def trainer_page(request: web.Request) -> web.StreamResponse:
-    if current_agent_id(request) is None:
-        raise web.HTTPFound("/login")
-    return web.FileResponse(static_file("trainer.html"))
+# The intents a message can be labelled with (console events are not wordings to label).
+LABELS = tuple(sorted(INTENTS))
 
 
 async def review(request: web.Request) -> web.Response:
@@ -55,26 +47,23 @@ async def review(request: web.Request) -> web.Response:
     shown = settings.TRAINER_FILE
     if shown.is_relative_to(settings.ROOT):
         shown = shown.relative_to(settings.ROOT)
-    return web.json_response({"intents": _intents(), "items": rows, "trainer_file": str(shown)})
+    return web.json_response({"intents": LABELS, "items": rows, "trainer_file": str(shown)})
 
 
 async def label(request: web.Request) -> web.Response:
     agent_id = require_agent(request)
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return web.json_response({"error": "body is not valid JSON"}, status=400)
-    if not isinstance(body, dict) or not isinstance(body.get("message_id"), int) or not isinstance(body.get("intent"), str):
+    body = await read_json(request)
+    if not isinstance(body.get("message_id"), int) or not isinstance(body.get("intent"), str):
         return web.json_response({"error": "send {\"message_id\": <int>, \"intent\": <name>}"}, status=400)
     with session_scope() as session:
         shop_id = session.get(Agent, agent_id).shop_id
         msg = session.get(Message, body["message_id"])
-        if msg is None or msg.direction != "in" or msg.conversation.shop_id != shop_id:
+        if msg is None or msg.direction != Direction.IN or msg.conversation.shop_id != shop_id:
             return web.json_response({"error": "no such buyer message in your shop"}, status=404)
         text = msg.text
-    others = curation.training_texts(settings.ROOT / "data" / "nlu", exclude=settings.TRAINER_FILE)
+    others = curation.training_texts(settings.NLU_DATA, exclude=settings.TRAINER_FILE)
     try:
-        count = curation.add_example(settings.TRAINER_FILE, text, body["intent"], set(_intents()), others)
+        count = curation.add_example(settings.TRAINER_FILE, text, body["intent"], set(LABELS), others)
     except curation.LabelError as err:
         return web.json_response({"error": str(err)}, status=409)
     return web.json_response({"intent": body["intent"], "examples_of_intent": count})
@@ -105,12 +94,21 @@ class RetrainJob:
     def enter(self, state: str) -> None:
         self.state, self.phase_started = state, time.monotonic()
 
+    def start(self) -> None:
+        """A new run: what the last one found is forgotten (the job object stays the app's)."""
+        self.live = self.candidate = self.result = self.error = self.task = None
+        self.activated = False
+        self.enter("training")
+
     def as_json(self) -> Dict[str, Any]:
         elapsed = time.monotonic() - self.phase_started if self.running else 0.0
         progress = min(0.95, elapsed / EXPECTED_SECONDS[self.state]) if self.running else None
         return {"state": self.state, "elapsed_seconds": round(elapsed), "progress": progress,
                 "live": self.live and Path(self.live).name, "candidate": self.candidate and Path(self.candidate).name,
                 "result": self.result, "error": self.error, "activated": self.activated}
+
+
+RETRAIN = web.AppKey("retrain", RetrainJob)
 
 
 async def _child(*args: str) -> List[str]:
@@ -125,16 +123,9 @@ async def _child(*args: str) -> List[str]:
     return out.decode(errors="replace").strip().splitlines()
 
 
-async def _live_model(app: web.Application) -> Path:
-    async with app["http"].get(settings.RASA_URL + "/status") as resp:
-        resp.raise_for_status()
-        model_file = Path((await resp.json())["model_file"])
-    return model_file if model_file.is_absolute() else settings.MODELS_DIR / model_file.name
-
-
 async def _retrain(app: web.Application, job: RetrainJob) -> None:
     try:
-        job.live = str(await _live_model(app))
+        job.live = str(await rasa_client.live_model(app))
         job.enter("training")
         await _child("train")
         job.candidate = str(training.model_path())
@@ -150,36 +141,36 @@ async def _retrain(app: web.Application, job: RetrainJob) -> None:
 
 async def retrain(request: web.Request) -> web.Response:
     require_agent(request)
-    job: RetrainJob = request.app["retrain"]
+    job = request.app[RETRAIN]
     if job.running:
         return web.json_response({"error": "a retraining is already running", **job.as_json()}, status=409)
-    job = request.app["retrain"] = RetrainJob()
-    job.enter("training")
+    job.start()
     job.task = asyncio.create_task(_retrain(request.app, job))
     return web.json_response(job.as_json(), status=202)
 
 
 async def retrain_status(request: web.Request) -> web.Response:
     require_agent(request)
-    return web.json_response(request.app["retrain"].as_json())
+    return web.json_response(request.app[RETRAIN].as_json())
 
 
 async def activate(request: web.Request) -> web.Response:
     """Puts the compared candidate in service: Rasa swaps models without a restart."""
     require_agent(request)
-    job: RetrainJob = request.app["retrain"]
+    job = request.app[RETRAIN]
     if job.state != "done":
         return web.json_response({"error": "retrain and compare first"}, status=409)
-    async with request.app["http"].put(settings.RASA_URL + "/model", json={"model_file": job.candidate}) as resp:
-        if resp.status >= 300:
-            return web.json_response({"error": f"Rasa refused the model: {await resp.text()}"}, status=502)
+    try:
+        await rasa_client.load_model(request.app, job.candidate)
+    except RuntimeError as refused:
+        return web.json_response({"error": f"Rasa refused the model: {refused}"}, status=502)
     job.activated, job.live = True, job.candidate
     return web.json_response(job.as_json())
 
 
 def add_routes(app: web.Application) -> None:
-    app["retrain"] = RetrainJob()
-    app.router.add_get("/trainer", trainer_page)
+    app[RETRAIN] = RetrainJob()
+    app.router.add_get("/trainer", agent_page("trainer.html"))
     app.router.add_get("/api/trainer/review", review)
     app.router.add_post("/api/trainer/label", label)
     app.router.add_post("/api/trainer/retrain", retrain)

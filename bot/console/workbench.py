@@ -18,62 +18,48 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy import select
 
-from bot import agents, clock, conversations, delivery, settings, signing
-from bot.db import session_scope
-from bot.models import AfterSaleTicket, Agent, Buyer, Conversation, Message, Order, Shop
-from bot.orders import describe
-from bot.phrases import CATEGORIES, library
-from bot.shop import shop
-from bot.suggestions import suggest
+from bot import clock, settings, signing
+from bot.console import rasa_client
+from bot.console.auth import AGENT_COOKIE, STATIC, agent_page, current_agent_id, read_json, require_agent, set_identity
+from bot.service import agents, delivery
+from bot.service.suggestions import suggest
+from bot.shop.config import shop
+from bot.shop.orders import describe
+from bot.shop.phrases import CATEGORIES, library
+from bot.store import conversations
+from bot.store.db import session_scope
+from bot.store.models import (
+    AfterSaleTicket,
+    Agent,
+    AgentStatus,
+    Buyer,
+    Conversation,
+    Direction,
+    Handler,
+    Message,
+    Order,
+    Sender,
+    Shop,
+    ShopMode,
+)
 
 logger = logging.getLogger(__name__)
-AGENT_COOKIE = "xiaoer_agent"
-STATUSES = {"online", "busy", "away"}
-MODES = {"auto", "assist", "peak"}
 
 
 # --- login ------------------------------------------------------------------------------------
 
-def current_agent_id(request: web.Request) -> Optional[int]:
-    value = signing.value_of_cookie(settings.console_secret(), "agent", request.cookies.get(AGENT_COOKIE, ""))
-    return int(value) if value and value.isdigit() else None
-
-
-def require_agent(request: web.Request) -> int:
-    agent_id = current_agent_id(request)
-    if agent_id is None:
-        raise web.HTTPUnauthorized(text=json.dumps({"error": "log in first"}), content_type="application/json")
-    return agent_id
-
-
 async def login_page(_: web.Request) -> web.FileResponse:
-    return web.FileResponse(static_file("login.html"))
-
-
-async def workbench_page(request: web.Request) -> web.StreamResponse:
-    if current_agent_id(request) is None:
-        raise web.HTTPFound("/login")
-    return web.FileResponse(static_file("workbench.html"))
-
-
-async def queue_page(request: web.Request) -> web.StreamResponse:
-    if current_agent_id(request) is None:
-        raise web.HTTPFound("/login")
-    return web.FileResponse(static_file("queue.html"))
+    return web.FileResponse(STATIC / "login.html")
 
 
 async def login(request: web.Request) -> web.Response:
-    try:
-        body = await request.json()
-    except json.JSONDecodeError:
-        return web.json_response({"error": "body is not valid JSON"}, status=400)
+    body = await read_json(request)
     with session_scope() as session:
         agent = agents.authenticate(session, str(body.get("login", "")), str(body.get("password", "")))
         if agent is None:
             return web.json_response({"error": "wrong login or password"}, status=401)
         resp = web.json_response({"name": agent.name})
-        resp.set_cookie(AGENT_COOKIE, signing.cookie_value(settings.console_secret(), "agent", str(agent.id)),
-                        httponly=True, samesite="Strict")
+        set_identity(resp, AGENT_COOKIE, "agent", str(agent.id))
         return resp
 
 
@@ -82,10 +68,10 @@ async def logout(request: web.Request) -> web.Response:
     if agent_id is not None:
         with session_scope() as session:
             agent = session.get(Agent, agent_id)
-            agents.set_status(session, agent, "away", clock.now())
+            agents.set_status(session, agent, AgentStatus.AWAY, clock.now())
             agents.move_queue(session, agent.shop_id, shop(), clock.now())
             shop_id = agent.shop_id
-        await request.app["hub"].send_state_to_shop(shop_id)
+        await request.app[HUB].send_state_to_shop(shop_id)
     resp = web.json_response({"ok": True})
     resp.del_cookie(AGENT_COOKIE)
     return resp
@@ -137,14 +123,7 @@ class Hub:
                 await self.send(agent_id, state(agent_id))
 
 
-async def parse(app: web.Application, text: str) -> Dict[str, Any]:
-    """The NLU's reading of a buyer message, from the Rasa server."""
-    http: aiohttp.ClientSession = app["http"]
-    try:
-        async with http.post(settings.RASA_URL + "/model/parse", json={"text": text}) as resp:
-            return await resp.json()
-    except (aiohttp.ClientError, json.JSONDecodeError):
-        return {"intent_ranking": []}
+HUB = web.AppKey("hub", Hub)
 
 
 async def suggestions_for(app: web.Application, message_id: str) -> List[Dict[str, Any]]:
@@ -152,7 +131,7 @@ async def suggestions_for(app: web.Application, message_id: str) -> List[Dict[st
     with session_scope() as session:
         msg = conversations.find_message(session, message_id)
         text, buyer_id = msg.text, msg.conversation.buyer_id
-    reading = await parse(app, text)
+    reading = await rasa_client.parse(app, text)
     with session_scope() as session:
         msg = conversations.find_message(session, message_id)
         top = (reading.get("intent") or {})
@@ -178,8 +157,8 @@ async def buyer_message(request: web.Request) -> web.Response:
         msg = conversations.find_message(session, event["message_id"])
         message = _message_json(msg)
     suggestions = await suggestions_for(request.app, event["message_id"])
-    await request.app["hub"].send(agent_id, state(agent_id))  # a newly assigned buyer appears in the list
-    await request.app["hub"].send(agent_id, {
+    await request.app[HUB].send(agent_id, state(agent_id))  # a newly assigned buyer appears in the list
+    await request.app[HUB].send(agent_id, {
         "type": "buyer_message", "conversation_id": event["conversation_id"], "message": message,
         "suggestions": suggestions, "suggest_ms": round((time.perf_counter() - started) * 1000, 1),
     })
@@ -198,11 +177,11 @@ def state(agent_id: int) -> Dict[str, Any]:
     with session_scope() as session:
         agent = session.get(Agent, agent_id)
         mine = session.execute(
-            select(Conversation).where(Conversation.agent_id == agent.id, Conversation.handled_by == "agent")
+            select(Conversation).where(Conversation.agent_id == agent.id, Conversation.handled_by == Handler.AGENT)
             .order_by(Conversation.last_message_at.desc())
         ).scalars().all()
         with_bot = session.execute(
-            select(Conversation).where(Conversation.shop_id == agent.shop_id, Conversation.handled_by == "bot")
+            select(Conversation).where(Conversation.shop_id == agent.shop_id, Conversation.handled_by == Handler.BOT)
             .order_by(Conversation.last_message_at.desc()).limit(10)
         ).scalars().all()
         waiting = agents.queue(session, agent.shop_id, shop(), now)
@@ -240,7 +219,7 @@ async def conversation_view(app: web.Application, agent_id: int, conversation_id
         conv = _own_conversation(session, agent, conversation_id, take=True)
         msgs = session.execute(select(Message).where(Message.conversation_id == conv.id)
                                .order_by(Message.id)).scalars().all()
-        last_in = next((m for m in reversed(msgs) if m.direction == "in" and m.message_id), None)
+        last_in = next((m for m in reversed(msgs) if m.direction == Direction.IN and m.message_id), None)
         orders = session.execute(select(Order).where(Order.buyer_id == conv.buyer_id)
                                  .order_by(Order.created_at.desc()).limit(5)).scalars().all()
         tickets = session.execute(select(AfterSaleTicket).where(AfterSaleTicket.order_id.in_([o.id for o in orders]))
@@ -278,7 +257,7 @@ async def send_reply(agent_id: int, data: Dict[str, Any]) -> Dict[str, Any]:
     with session_scope() as session:
         agent = session.get(Agent, agent_id)
         conv = _own_conversation(session, agent, data.get("conversation_id"))
-        msg = conversations.record(session, conv, "out", "agent", text)
+        msg = conversations.record(session, conv, Direction.OUT, Sender.AGENT, text)
         msg.phrase_id, msg.intent, msg.edited = data.get("phrase_id"), data.get("intent"), bool(data.get("edited"))
         sent = {"type": "sent", "conversation_id": conv.id, "message": _message_json(msg)}
         message_db_id = msg.id
@@ -300,22 +279,21 @@ async def handle(app: web.Application, agent_id: int, data: Dict[str, Any]) -> O
     with session_scope() as session:
         agent = session.get(Agent, agent_id)
         if kind == "take_over":
-            conv = _own_conversation(session, agent, data.get("conversation_id"), take=True)
-            conv.handled_by, conv.agent_id, conv.handoff_reason = "agent", agent.id, conv.handoff_reason or "taken_over"
+            agents.take_over(_own_conversation(session, agent, data.get("conversation_id"), take=True), agent)
         elif kind == "give_back":
             conv = _own_conversation(session, agent, data.get("conversation_id"))
             agents.give_back(session, conv)
             agents.announce(session, conv, "agent.left", {"agent_name": agent.name})
             agents.move_queue(session, agent.shop_id, shop(), now)
-        elif kind == "status" and data.get("status") in STATUSES:
-            agents.set_status(session, agent, data["status"], now)
+        elif kind == "status" and data.get("status") in set(AgentStatus):
+            agents.set_status(session, agent, AgentStatus(data["status"]), now)
             agents.move_queue(session, agent.shop_id, shop(), now)
-        elif kind == "mode" and data.get("mode") in MODES:
-            session.get(Shop, agent.shop_id).mode = data["mode"]
+        elif kind == "mode" and data.get("mode") in set(ShopMode):
+            session.get(Shop, agent.shop_id).mode = ShopMode(data["mode"])
         else:
             return {"type": "error", "error": f"unknown command: {kind}"}
         shop_id = agent.shop_id
-    await app["hub"].send_state_to_shop(shop_id)
+    await app[HUB].send_state_to_shop(shop_id)
     if kind == "take_over":
         return await conversation_view(app, agent_id, data.get("conversation_id"))
     return None
@@ -325,7 +303,7 @@ async def socket(request: web.Request) -> web.WebSocketResponse:
     agent_id = require_agent(request)
     ws = web.WebSocketResponse(heartbeat=30)
     await ws.prepare(request)
-    hub: Hub = request.app["hub"]
+    hub = request.app[HUB]
     hub.sockets[agent_id].add(ws)
     try:
         await ws.send_json(state(agent_id))
@@ -343,19 +321,13 @@ async def socket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-def static_file(name: str):
-    from bot.console.app import STATIC
-
-    return STATIC / name
-
-
 def add_routes(app: web.Application) -> None:
-    app["hub"] = Hub()
+    app[HUB] = Hub()
     app.router.add_get("/login", login_page)
     app.router.add_post("/api/login", login)
     app.router.add_post("/api/logout", logout)
-    app.router.add_get("/workbench", workbench_page)
-    app.router.add_get("/queue", queue_page)
+    app.router.add_get("/workbench", agent_page("workbench.html"))
+    app.router.add_get("/queue", agent_page("queue.html"))
     app.router.add_get("/api/queue", queue_api)
     app.router.add_get("/ws", socket)
     app.router.add_post("/internal/buyer-message", buyer_message)

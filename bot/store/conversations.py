@@ -1,0 +1,110 @@
+"""Conversations and their messages in the shop database.
+
+Every buyer message is written here before the bot answers, and every reply after, so a
+chat can be replayed, audited and used as training material — whatever crashes later.
+"""
+from __future__ import annotations
+
+from typing import List, Optional
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from bot import clock
+from bot.store.models import Buyer, Conversation, Direction, Message, Sender, Shop, ShopMode
+
+
+def conversation_for(session: Session, shop_id: str, buyer_id: str, nick: Optional[str] = None) -> Conversation:
+    """The buyer's current conversation with the shop, started if there is none."""
+    conv = session.execute(
+        select(Conversation)
+        .where(Conversation.shop_id == shop_id, Conversation.buyer_id == buyer_id)
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if conv is None:
+        _ensure_buyer(session, shop_id, buyer_id, nick)
+        conv = Conversation(shop_id=shop_id, buyer_id=buyer_id, started_at=clock.now(), last_message_at=clock.now())
+        session.add(conv)
+        session.flush()
+    return conv
+
+
+def _ensure_buyer(session: Session, shop_id: str, buyer_id: str, nick: Optional[str]) -> None:
+    """Create the buyer unless they exist — also when two of their first messages race here."""
+    if session.get(Buyer, buyer_id) is not None:
+        return
+    values = dict(id=buyer_id, shop_id=shop_id, nick=nick or buyer_id, created_at=clock.now())
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+        session.execute(insert(Buyer).values(**values).on_conflict_do_nothing(index_elements=["id"]))
+    else:
+        session.add(Buyer(**values))
+        session.flush()
+
+
+def find_message(session: Session, message_id: str) -> Optional[Message]:
+    return session.execute(select(Message).where(Message.message_id == message_id)).scalar_one_or_none()
+
+
+def record(
+    session: Session,
+    conv: Conversation,
+    direction: Direction,
+    sender: Sender,
+    text: str,
+    message_id: Optional[str] = None,
+    kind: str = "text",
+    reply_to: Optional[str] = None,
+    seq: Optional[int] = None,
+) -> Message:
+    msg = Message(
+        conversation_id=conv.id,
+        message_id=message_id,
+        direction=direction,
+        sender=sender,
+        kind=kind,
+        text=text,
+        reply_to=reply_to,
+        seq=seq,
+        created_at=clock.now(),
+    )
+    conv.last_message_at = msg.created_at
+    session.add(msg)
+    session.flush()
+    return msg
+
+
+def replies_to(session: Session, message_id: str) -> List[Message]:
+    """The bot's replies already sent for a buyer message (for retried deliveries)."""
+    return list(
+        session.execute(select(Message).where(Message.reply_to == message_id).order_by(Message.id)).scalars()
+    )
+
+
+def mark_answered(session: Session, message_id: str) -> None:
+    msg = find_message(session, message_id)
+    if msg is not None:
+        msg.answered_at = clock.now()
+
+
+def last_answered_seq(session: Session, conv: Conversation) -> int:
+    """The highest console sequence number answered in this conversation (0 if none)."""
+    value = session.execute(
+        select(func.max(Message.seq)).where(Message.conversation_id == conv.id, Message.answered_at.isnot(None))
+    ).scalar_one()
+    return value or 0
+
+
+def label(session: Session, message_id: str, intent: str, confidence: Optional[float]) -> None:
+    msg = find_message(session, message_id)
+    if msg is not None and msg.direction == Direction.IN:
+        msg.intent, msg.confidence = intent, confidence
+
+
+def shop_mode(session: Session, shop_id: str) -> ShopMode:
+    shop = session.get(Shop, shop_id)
+    return shop.mode if shop is not None else ShopMode.AUTO
