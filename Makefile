@@ -8,6 +8,8 @@ run: setup
 
 test:
 	scripts/setup.sh --test
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 	.venv/bin/python -m pytest
 
 setup:

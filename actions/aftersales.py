@@ -1,5 +1,6 @@
 """Refunds, returns, exchanges, quality complaints, wrong items, price differences
 (bot/shop/aftersales.py decides)."""
+
 import re
 from typing import List, Optional
 

@@ -1,5 +1,6 @@
 """Intents answered by their quick-phrase alone (thanks, yes/no, product facts, promotions…),
 and the closing script."""
+
 import re
 from typing import List
 
@@ -37,8 +38,9 @@ class ActionGoodbye(ShopAction):
     def answer(self, ctx: Context) -> List[Reply]:
         replies = [Reply("closing.goodbye")]
         received = ctx.session.execute(
-            select(Order.id).where(Order.buyer_id == ctx.buyer_id,
-                                   Order.status.in_([OrderStatus.SIGNED, OrderStatus.COMPLETED])).limit(1)
+            select(Order.id)
+            .where(Order.buyer_id == ctx.buyer_id, Order.status.in_([OrderStatus.SIGNED, OrderStatus.COMPLETED]))
+            .limit(1)
         ).first()
         if received:
             replies.append(Reply("review.ask"))

@@ -1,4 +1,5 @@
 """Console events that are not words: product cards, order cards, pictures."""
+
 from typing import List
 
 from sqlalchemy import select
@@ -22,10 +23,18 @@ class ActionProductCard(ShopAction):
         product = ctx.session.execute(select(Product).where(Product.sku == sku)).scalar_one_or_none()
         if product is None:
             return [Reply("dialogue.ask_product")]
-        return [Reply("product.card", {"product": product.title, "price": yuan(product.price_fen),
-                                       "material": product.material,
-                                       "fit": library().render(f"product.fit.{product.fit}"),
-                                       "washing": product.washing})]
+        return [
+            Reply(
+                "product.card",
+                {
+                    "product": product.title,
+                    "price": yuan(product.price_fen),
+                    "material": product.material,
+                    "fit": library().render(f"product.fit.{product.fit}"),
+                    "washing": product.washing,
+                },
+            )
+        ]
 
 
 def order_card(ctx: Context) -> List[Reply]:
@@ -67,7 +76,11 @@ def _last_bot_action(ctx: Context) -> str:
             if seen_user:
                 return ""  # the bot said nothing between the two messages
             seen_user = True
-        elif seen_user and event.get("event") == "action" and event.get("name", "").startswith("action_") \
-                and event["name"] not in ("action_listen", "action_session_start"):
+        elif (
+            seen_user
+            and event.get("event") == "action"
+            and event.get("name", "").startswith("action_")
+            and event["name"] not in ("action_listen", "action_session_start")
+        ):
             return event["name"]
     return ""

@@ -5,6 +5,7 @@ logic in bot/ and sending the Replies it returns. ShopAction does the plumbing o
 a database session per action run, the shop clock, the order the buyer means, sending
 phrases, and handing off when the logic says a person must take over.
 """
+
 from __future__ import annotations
 
 import random
@@ -60,8 +61,11 @@ class Context:
 
     @property
     def recent_intents(self) -> List[Optional[str]]:
-        return [e.get("parse_data", {}).get("intent", {}).get("name")
-                for e in self.tracker.events if e.get("event") == "user"]
+        return [
+            e.get("parse_data", {}).get("intent", {}).get("name")
+            for e in self.tracker.events
+            if e.get("event") == "user"
+        ]
 
     def entity(self, name: str) -> Any:
         """The entity's value in this message (normalised by the NLU), else None."""
@@ -75,16 +79,22 @@ class Context:
 
     def order_for(self, intent: Optional[str] = None) -> "OrderLookup":
         """The order the buyer means; remembers it for the rest of the chat."""
-        choice = choose_order(self.session, self.buyer_id, intent or self.intent,
-                              order_id=self.entity("order_id"), current_id=self.slot("order_id"))
+        choice = choose_order(
+            self.session,
+            self.buyer_id,
+            intent or self.intent,
+            order_id=self.entity("order_id"),
+            current_id=self.slot("order_id"),
+        )
         if choice.order is not None:
             self.set_slot("order_id", choice.order.id)
         return OrderLookup(choice.order, choice.ask)
 
     def hand_off(self, reason: HandoffReason) -> List[Reply]:
         """Hand the buyer to a person now; the replies say so."""
-        return handoff_replies(self.session, self.cfg, self.shop_id, self.buyer_id, reason, self.recent_intents,
-                               self.now)
+        return handoff_replies(
+            self.session, self.cfg, self.shop_id, self.buyer_id, reason, self.recent_intents, self.now
+        )
 
 
 @dataclass
@@ -180,8 +190,9 @@ def forced_handoff(ctx: Context) -> Optional[List[Reply]]:
     readings = [e.get("parse_data", {}).get("intent", {}) for e in ctx.tracker.events if e.get("event") == "user"]
     if ctx.tracker.active_loop.get("name"):
         readings = []  # a form reads the answer to its own question; the classifier's doubt doesn't count
-    reason = trigger(ctx.cfg, ctx.text, [r.get("confidence") or 0.0 for r in readings],
-                     [r.get("name") for r in readings])
+    reason = trigger(
+        ctx.cfg, ctx.text, [r.get("confidence") or 0.0 for r in readings], [r.get("name") for r in readings]
+    )
     return ctx.hand_off(reason) if reason is not None else None
 
 

@@ -1,5 +1,6 @@
 """A person takes over: the buyer asked, a complaint, a bulk order — or the NLU could not read
 the buyer (bot/service/handoff.py decides who and says how long)."""
+
 from typing import List
 
 from actions.cards import order_card

@@ -1,4 +1,5 @@
 """Shipping time, arrival, courier choice, parcel tracking (bot/shop/logistics.py decides)."""
+
 import re
 from typing import List, Optional
 

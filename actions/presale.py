@@ -1,4 +1,5 @@
 """Bargaining, free shipping, gifts, promotions, stock, invoices, payment, order changes."""
+
 import re
 from typing import List, Optional
 

@@ -1,4 +1,5 @@
 """Size advice: a form that collects height and weight, then one concrete size."""
+
 import re
 from typing import Any, Dict, List, Optional, Text
 
@@ -59,12 +60,14 @@ class ValidateSizeForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_size_form"
 
-    async def extract_height(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: Dict[Text, Any]) -> Dict[Text, Any]:
+    async def extract_height(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
         return _bare_answer(tracker, "height", height_cm)
 
-    async def extract_weight(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: Dict[Text, Any]) -> Dict[Text, Any]:
+    async def extract_weight(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
         return _bare_answer(tracker, "weight", weight_kg)
 
 

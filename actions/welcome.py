@@ -1,4 +1,5 @@
 """The welcome script (bot/shop/welcome.py decides which)."""
+
 from typing import List
 
 from actions.common import Context, ShopAction

@@ -10,6 +10,7 @@ each answered by the bot or handed to the agents' queue.
 
     .venv/bin/python benchmarks/peak_load.py [--clients 1,10,50] [--messages 300]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,7 +66,8 @@ BASELINE_NLU = {
     "deny": "不是 不要 算了 不用了 没有 不行 不对 别 不需要 否",
     "mood_great": "很开心 心情不错 挺好的 太棒了 超级好 今天很顺 高兴 感觉很好 不错哦 爽",
     "mood_unhappy": "不开心 难过 心情很差 烦死了 好累 郁闷 伤心 糟透了 不太好 哭了",
-    "bot_challenge": "你是机器人吗 你是人吗 真人吗 机器人 是不是自动回复 你是AI吗 人工智能吗 你是谁 是程序吗 机器回复吗",
+    "bot_challenge": "你是机器人吗 你是人吗 真人吗 机器人 是不是自动回复 你是AI吗 人工智能吗 你是谁 是程序吗 "
+    "机器回复吗",
 }
 BASELINE_DOMAIN = """
 version: "3.1"
@@ -118,8 +120,13 @@ def build_baseline(folder: Path) -> Path:
     from bot.nlu.training import rasa_bin
 
     started = time.monotonic()
-    subprocess.run([rasa_bin(), "train", "--out", "models", "--fixed-model-name", "baseline"], cwd=folder,
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [rasa_bin(), "train", "--out", "models", "--fixed-model-name", "baseline"],
+        cwd=folder,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     print(f"  baseline trained in {time.monotonic() - started:.0f}s")
     return folder / "models" / "baseline.tar.gz"
 
@@ -128,9 +135,25 @@ def start_baseline(folder: Path, model: Path, port: int) -> subprocess.Popen:
     from bot.nlu.training import rasa_bin
 
     log = open(folder / "rasa.log", "w")
-    proc = subprocess.Popen([rasa_bin(), "run", "--enable-api", "-i", "127.0.0.1", "--port", str(port),
-                             "--model", str(model), "--credentials", "credentials.yml"],
-                            cwd=folder, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            rasa_bin(),
+            "run",
+            "--enable-api",
+            "-i",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--model",
+            str(model),
+            "--credentials",
+            "credentials.yml",
+        ],
+        cwd=folder,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 180
     import requests
 
@@ -170,8 +193,13 @@ async def load(send, texts: List[str], clients: int) -> Dict[str, float]:
     await asyncio.gather(*(buyer(n) for n in range(clients)))
     wall = time.perf_counter() - started
     ms = sorted(x * 1000 for x in latencies)
-    return {"per_second": len(ms) / wall, "p50": statistics.median(ms), "p95": ms[int(len(ms) * 0.95) - 1],
-            "p99": ms[int(len(ms) * 0.99) - 1], "failures": failures}
+    return {
+        "per_second": len(ms) / wall,
+        "p50": statistics.median(ms),
+        "p95": ms[int(len(ms) * 0.95) - 1],
+        "p99": ms[int(len(ms) * 0.99) - 1],
+        "failures": failures,
+    }
 
 
 def rest_sender(http: aiohttp.ClientSession, base: str):
@@ -179,6 +207,7 @@ def rest_sender(http: aiohttp.ClientSession, base: str):
         async with http.post(base + "/webhooks/rest/webhook", json={"sender": sender, "message": text}) as resp:
             await resp.read()
             return resp.status == 200
+
     return send
 
 
@@ -188,11 +217,14 @@ def console_sender(http: aiohttp.ClientSession, base: str, sent: List[Tuple[str,
     async def send(sender: str, text: str) -> bool:
         message_id = str(uuid.uuid4())
         sent.append((sender, message_id))
-        body = json.dumps({"message_id": message_id, "shop_id": "qingshan", "buyer_id": sender, "type": "text",
-                           "text": text}, ensure_ascii=False).encode()
+        body = json.dumps(
+            {"message_id": message_id, "shop_id": "qingshan", "buyer_id": sender, "type": "text", "text": text},
+            ensure_ascii=False,
+        ).encode()
         headers = signing.signed_headers(settings.console_secret(), body)
         async with http.post(base + "/webhooks/console/webhook", data=body, headers=headers) as resp:
             return resp.status == 200
+
     return send
 
 
@@ -204,14 +236,17 @@ def check_database(sent: List[Tuple[str, str]]) -> str:
     from bot.store.models import Message
 
     with session_scope() as s:
-        stored = {m.message_id: m for m in s.execute(
-            select(Message).where(Message.message_id.in_([mid for _, mid in sent]))).scalars()}
+        stored = {
+            m.message_id: m
+            for m in s.execute(select(Message).where(Message.message_id.in_([mid for _, mid in sent]))).scalars()
+        }
         missing = sum(mid not in stored for _, mid in sent)
-        unanswered = sum(1 for m in stored.values()
-                         if m.answered_at is None and m.conversation.handled_by == "bot")
+        unanswered = sum(1 for m in stored.values() if m.answered_at is None and m.conversation.handled_by == "bot")
         handed_off = sum(1 for m in stored.values() if m.conversation.handled_by != "bot")
-    return (f"{len(stored)}/{len(sent)} stored, {missing} missing, {unanswered} unanswered, "
-            f"{handed_off} in conversations handed to agents")
+    return (
+        f"{len(stored)}/{len(sent)} stored, {missing} missing, {unanswered} unanswered, "
+        f"{handed_off} in conversations handed to agents"
+    )
 
 
 def main() -> None:
@@ -230,32 +265,45 @@ def main() -> None:
     from bot.servers import Ports, Servers
 
     texts = [e.text for e in load_holdout()]
-    texts = (texts * (args.messages // len(texts) + 1))[:args.messages]
+    texts = (texts * (args.messages // len(texts) + 1))[: args.messages]
     print(f"{args.messages} buyer messages (the held-back split) per run; 2 cores")
     reset_and_seed()
     baseline_dir = scratch / "baseline"
     baseline_model = build_baseline(baseline_dir)
-    shop = Servers(model=ensure_model(), ports=Ports(free_port(), free_port(), free_port()),
-                   db_url=os.environ["XIAOER_DB_URL"], log_dir=scratch / "logs")
+    shop = Servers(
+        model=ensure_model(),
+        ports=Ports(free_port(), free_port(), free_port()),
+        db_url=os.environ["XIAOER_DB_URL"],
+        log_dir=scratch / "logs",
+    )
     baseline_port = free_port()
-    results: Dict[str, Dict[int, Dict[str, float]]] = {"stock Rasa (REST)": {}, "xiaoer (REST)": {},
-                                                        "xiaoer (console channel)": {}}
+    results: Dict[str, Dict[int, Dict[str, float]]] = {
+        "stock Rasa (REST)": {},
+        "xiaoer (REST)": {},
+        "xiaoer (console channel)": {},
+    }
     sent: List[Tuple[str, str]] = []
     baseline = start_baseline(baseline_dir, baseline_model, baseline_port)
     shop.start()
     try:
+
         async def run_all() -> None:
             timeout = aiohttp.ClientTimeout(total=120)
             async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=0)) as http:
-                senders = {"stock Rasa (REST)": rest_sender(http, f"http://127.0.0.1:{baseline_port}"),
-                           "xiaoer (REST)": rest_sender(http, shop.urls["rasa"]),
-                           "xiaoer (console channel)": console_sender(http, shop.urls["rasa"], sent)}
+                senders = {
+                    "stock Rasa (REST)": rest_sender(http, f"http://127.0.0.1:{baseline_port}"),
+                    "xiaoer (REST)": rest_sender(http, shop.urls["rasa"]),
+                    "xiaoer (console channel)": console_sender(http, shop.urls["rasa"], sent),
+                }
                 for clients in levels:
                     for name, send in senders.items():  # side by side at each load level
                         results[name][clients] = await load(send, texts, clients)
                         r = results[name][clients]
-                        print(f"  {name:26} {clients:3} buyers: {r['per_second']:5.1f} msg/s  p50 {r['p50']:6.0f} ms  "
-                              f"p95 {r['p95']:6.0f} ms  p99 {r['p99']:6.0f} ms  failures {r['failures']:.0f}", flush=True)
+                        print(
+                            f"  {name:26} {clients:3} buyers: {r['per_second']:5.1f} msg/s  p50 {r['p50']:6.0f} ms  "
+                            f"p95 {r['p95']:6.0f} ms  p99 {r['p99']:6.0f} ms  failures {r['failures']:.0f}",
+                            flush=True,
+                        )
 
         asyncio.run(run_all())
     finally:

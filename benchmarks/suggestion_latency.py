@@ -6,6 +6,7 @@ messages through the signed console channel and times each until its suggestions
 
     .venv/bin/python benchmarks/suggestion_latency.py [messages]
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -31,9 +32,18 @@ async def measure(servers, count: int) -> list:
 
     # unsafe=True: keep cookies from an IP address (the servers are on 127.0.0.1)
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+
         async def buyer_says(text: str) -> None:
-            body = json.dumps({"message_id": str(uuid.uuid4()), "shop_id": "qingshan", "buyer_id": buyer,
-                               "type": "text", "text": text}, ensure_ascii=False).encode()
+            body = json.dumps(
+                {
+                    "message_id": str(uuid.uuid4()),
+                    "shop_id": "qingshan",
+                    "buyer_id": buyer,
+                    "type": "text",
+                    "text": text,
+                },
+                ensure_ascii=False,
+            ).encode()
             headers = signing.signed_headers(settings.console_secret(), body)
             async with http.post(rasa + "/webhooks/console/webhook", data=body, headers=headers) as resp:
                 assert resp.status == 200, await resp.text()
@@ -70,8 +80,12 @@ def main() -> None:
     from bot.servers import Ports, Servers
 
     reset_and_seed()
-    servers = Servers(model=ensure_model(), ports=Ports(25005, 25055, 28000),
-                      db_url=os.environ["XIAOER_DB_URL"], log_dir=scratch / "logs")
+    servers = Servers(
+        model=ensure_model(),
+        ports=Ports(25005, 25055, 28000),
+        db_url=os.environ["XIAOER_DB_URL"],
+        log_dir=scratch / "logs",
+    )
     servers.start()
     try:
         timings = asyncio.run(measure(servers, count))
@@ -79,8 +93,10 @@ def main() -> None:
         servers.stop()
     timings.sort()
     print(f"buyer message → suggestions on the workbench, {len(timings)} messages:")
-    print(f"  p50 {statistics.median(timings):.0f} ms   p95 {timings[int(len(timings) * 0.95) - 1]:.0f} ms   "
-          f"max {timings[-1]:.0f} ms   (goal: 300 ms)")
+    print(
+        f"  p50 {statistics.median(timings):.0f} ms   p95 {timings[int(len(timings) * 0.95) - 1]:.0f} ms   "
+        f"max {timings[-1]:.0f} ms   (goal: 300 ms)"
+    )
 
 
 if __name__ == "__main__":

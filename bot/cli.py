@@ -1,4 +1,5 @@
 """The `xiaoer` command: check, seed, train, run (and evaluate) the shop bot."""
+
 from __future__ import annotations
 
 import argparse
@@ -94,9 +95,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"saved {out / f'{stem}.md'}")
     if args.folds:
         print(f"running {args.folds}-fold cross-validation on the training data (rasa test nlu) …")
-        return subprocess.call([rasa_bin(), "test", "nlu", "--nlu", "data", "--config", args.config,
-                                "--cross-validation", "--folds", str(args.folds), "--out", str(reports / "cross-validation")],
-                               cwd=settings.ROOT)
+        return subprocess.call(
+            [
+                rasa_bin(),
+                "test",
+                "nlu",
+                "--nlu",
+                "data",
+                "--config",
+                args.config,
+                "--cross-validation",
+                "--folds",
+                str(args.folds),
+                "--out",
+                str(reports / "cross-validation"),
+            ],
+            cwd=settings.ROOT,
+        )
     return 0
 
 
@@ -126,17 +141,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     servers.start()
     urls = servers.urls
-    print(f"""
+    print(
+        f"""
 ready in {time.monotonic() - started:.0f}s
-  store chat page (buyer):  {urls['console']}/
-  agent workbench:          {urls['console']}/workbench   (demo agents xiaomei / ajie / laowang, password xiaoer123)
-  queue:                    {urls['console']}/queue
-  trainer (misread review): {urls['console']}/trainer
-  Rasa REST channel:        {urls['rasa']}/webhooks/rest/webhook
-  console protocol channel: {urls['rasa']}/webhooks/console/webhook
-  action server:            {urls['actions']}/health
+  store chat page (buyer):  {urls["console"]}/
+  agent workbench:          {urls["console"]}/workbench   (demo agents xiaomei / ajie / laowang, password xiaoer123)
+  queue:                    {urls["console"]}/queue
+  trainer (misread review): {urls["console"]}/trainer
+  Rasa REST channel:        {urls["rasa"]}/webhooks/rest/webhook
+  console protocol channel: {urls["rasa"]}/webhooks/console/webhook
+  action server:            {urls["actions"]}/health
   logs:                     {servers.log_dir}
-Press Ctrl-C to stop.""", flush=True)
+Press Ctrl-C to stop.""",
+        flush=True,
+    )
 
     def _stop(*_):
         raise KeyboardInterrupt
@@ -146,7 +164,9 @@ Press Ctrl-C to stop.""", flush=True)
         while True:
             for name, proc in servers.procs.items():
                 if proc.poll() is not None:
-                    print(f"{name} server stopped unexpectedly (exit {proc.returncode}); see {servers.log_dir}/{name}.log")
+                    print(
+                        f"{name} server stopped unexpectedly (exit {proc.returncode}); see {servers.log_dir}/{name}.log"
+                    )
                     return 1
             time.sleep(1)
     except KeyboardInterrupt:
@@ -165,9 +185,12 @@ def main(argv: list[str] | None = None) -> int:
     seed.add_argument("--reset", action="store_true", help="drop and recreate the shop data")
     seed.set_defaults(func=cmd_seed)
     db = sub.add_parser("db", help="the shop database's schema (Alembic migrations)")
-    db.add_argument("action", choices=["upgrade", "current", "revision"],
-                    help="upgrade: to the newest schema, rows kept; current: show the revision; "
-                         "revision: add a migration from the models")
+    db.add_argument(
+        "action",
+        choices=["upgrade", "current", "revision"],
+        help="upgrade: to the newest schema, rows kept; current: show the revision; "
+        "revision: add a migration from the models",
+    )
     db.add_argument("-m", "--message", help="for revision: what the migration changes")
     db.set_defaults(func=cmd_db)
     train = sub.add_parser("train", help="train the model if training data or config changed")
@@ -177,8 +200,12 @@ def main(argv: list[str] | None = None) -> int:
     ev = sub.add_parser("eval", help="evaluate the NLU on the held-back split")
     ev.add_argument("--config", default=settings.NLU_CONFIG)
     ev.add_argument("--folds", type=int, default=0, help="also run k-fold cross-validation")
-    ev.add_argument("--split", default=None, metavar="GLOB",
-                    help="labelled messages to test on (Rasa NLU files), default: the held-back split")
+    ev.add_argument(
+        "--split",
+        default=None,
+        metavar="GLOB",
+        help="labelled messages to test on (Rasa NLU files), default: the held-back split",
+    )
     ev.set_defaults(func=cmd_eval)
     cmp = sub.add_parser("compare", help="two trained models on every held-back split, as JSON")
     cmp.add_argument("--live", required=True, help="the model in service (a .tar.gz)")
@@ -193,7 +220,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except Exception as exc:  # a clear one-line error for the known failure kinds
-
         if isinstance(exc, (PhraseError, ShopConfigError, RuntimeError)):
             print(f"error: {exc}", file=sys.stderr)
             return 2

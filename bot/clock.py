@@ -1,5 +1,6 @@
 """The shop's clock. Shops, cut-offs and couriers run on China time, whatever the server's
 zone; database times are naive China local times. Tests pin the clock with XIAOER_NOW."""
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 Dates are named as dates (11月21日), not "tomorrow": a buyer often reads the chat again the
 next morning.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime

@@ -3,6 +3,7 @@
 Deterministic (fixed random seed) and relative to the shop clock, so "paid this morning",
 "signed six days ago" and "completed two weeks ago" are always true when the demo runs.
 """
+
 from __future__ import annotations
 
 import random
@@ -65,30 +66,97 @@ class ProductSpec:
 
 
 PRODUCTS = [
-    ProductSpec("QS-T001", "经典纯棉圆领短袖T恤", "T恤", 79, "100%精梳棉 200g", "standard", ["白色", "黑色", "灰色", "藏青"]),
-    ProductSpec("QS-T002", "重磅260g纯棉宽松落肩T恤", "T恤", 99, "100%新疆长绒棉 260g", "runs_large", ["白色", "黑色", "米白", "军绿"]),
+    ProductSpec(
+        "QS-T001", "经典纯棉圆领短袖T恤", "T恤", 79, "100%精梳棉 200g", "standard", ["白色", "黑色", "灰色", "藏青"]
+    ),
+    ProductSpec(
+        "QS-T002",
+        "重磅260g纯棉宽松落肩T恤",
+        "T恤",
+        99,
+        "100%新疆长绒棉 260g",
+        "runs_large",
+        ["白色", "黑色", "米白", "军绿"],
+    ),
     ProductSpec("QS-T003", "冰丝速干运动短袖", "T恤", 69, "锦纶88% 氨纶12%", "runs_small", ["黑色", "浅灰", "深蓝"]),
     ProductSpec("QS-P001", "商务翻领POLO衫", "POLO衫", 159, "棉95% 氨纶5% 珠地", "standard", ["白色", "藏青", "酒红"]),
     ProductSpec("QS-P002", "珠地棉刺绣POLO衫", "POLO衫", 139, "100%棉 珠地网眼", "standard", ["白色", "黑色", "浅蓝"]),
     ProductSpec("QS-T004", "华夫格长袖T恤", "T恤", 89, "棉80% 涤纶20% 华夫格", "standard", ["米白", "灰色", "卡其"]),
     ProductSpec("QS-T005", "美式复古印花短袖", "T恤", 89, "100%纯棉 230g", "runs_large", ["白色", "黑色", "花灰"]),
-    ProductSpec("QS-T006", "莫代尔V领修身打底T恤", "T恤", 59, "莫代尔95% 氨纶5%", "runs_small", ["白色", "黑色", "灰色"], model=(180, 68.0, "XL")),
-    ProductSpec("QS-H001", "纯棉连帽卫衣", "卫衣", 199, "100%棉 400g毛圈", "standard", ["黑色", "灰色", "藏青", "杏色"], washing="冷水机洗，不可烘干，反面晾晒"),
-    ProductSpec("QS-S001", "亚麻休闲短袖衬衫", "衬衫", 169, "亚麻55% 棉45%", "standard", ["白色", "浅蓝", "卡其"], washing="手洗，不可拧干，中温熨烫"),
-    ProductSpec("QS-K001", "运动速干短裤", "短裤", 79, "涤纶100% 速干面料", "standard", ["黑色", "深灰"], model=(181, 72.0, "XL")),
+    ProductSpec(
+        "QS-T006",
+        "莫代尔V领修身打底T恤",
+        "T恤",
+        59,
+        "莫代尔95% 氨纶5%",
+        "runs_small",
+        ["白色", "黑色", "灰色"],
+        model=(180, 68.0, "XL"),
+    ),
+    ProductSpec(
+        "QS-H001",
+        "纯棉连帽卫衣",
+        "卫衣",
+        199,
+        "100%棉 400g毛圈",
+        "standard",
+        ["黑色", "灰色", "藏青", "杏色"],
+        washing="冷水机洗，不可烘干，反面晾晒",
+    ),
+    ProductSpec(
+        "QS-S001",
+        "亚麻休闲短袖衬衫",
+        "衬衫",
+        169,
+        "亚麻55% 棉45%",
+        "standard",
+        ["白色", "浅蓝", "卡其"],
+        washing="手洗，不可拧干，中温熨烫",
+    ),
+    ProductSpec(
+        "QS-K001",
+        "运动速干短裤",
+        "短裤",
+        79,
+        "涤纶100% 速干面料",
+        "standard",
+        ["黑色", "深灰"],
+        model=(181, 72.0, "XL"),
+    ),
     ProductSpec("QS-V001", "纯棉罗纹背心", "背心", 39, "100%棉 罗纹", "runs_small", ["白色", "黑色", "灰色"]),
 ]
 
-NICK_PARTS_A = ["快乐的", "爱跑步的", "不吃香菜的", "早起的", "会做饭的", "佛系", "追风的", "安静的", "晒太阳的", "认真的"]
+NICK_PARTS_A = [
+    "快乐的",
+    "爱跑步的",
+    "不吃香菜的",
+    "早起的",
+    "会做饭的",
+    "佛系",
+    "追风的",
+    "安静的",
+    "晒太阳的",
+    "认真的",
+]
 NICK_PARTS_B = ["小胖", "阿杰", "大熊", "老王", "小鱼", "程序猿", "骑手", "猫奴", "少年", "大叔"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ["伟", "强", "磊", "军", "洋", "勇", "杰", "涛", "明", "超", "浩", "鹏", "斌", "宇", "凯"]
 PLACES = [
-    ("浙江", "杭州", "西湖区文三路"), ("浙江", "宁波", "鄞州区天童南路"), ("上海", "上海", "浦东新区张杨路"),
-    ("江苏", "南京", "鼓楼区中山北路"), ("江苏", "苏州", "工业园区星湖街"), ("广东", "深圳", "南山区科技园路"),
-    ("广东", "广州", "天河区体育西路"), ("北京", "北京", "朝阳区建国路"), ("四川", "成都", "武侯区天府大道"),
-    ("湖北", "武汉", "洪山区珞喻路"), ("山东", "青岛", "市南区香港中路"), ("新疆", "乌鲁木齐", "天山区解放南路"),
-    ("西藏", "拉萨", "城关区北京中路"), ("内蒙古", "呼和浩特", "新城区新华大街"), ("安徽", "合肥", "蜀山区长江西路"),
+    ("浙江", "杭州", "西湖区文三路"),
+    ("浙江", "宁波", "鄞州区天童南路"),
+    ("上海", "上海", "浦东新区张杨路"),
+    ("江苏", "南京", "鼓楼区中山北路"),
+    ("江苏", "苏州", "工业园区星湖街"),
+    ("广东", "深圳", "南山区科技园路"),
+    ("广东", "广州", "天河区体育西路"),
+    ("北京", "北京", "朝阳区建国路"),
+    ("四川", "成都", "武侯区天府大道"),
+    ("湖北", "武汉", "洪山区珞喻路"),
+    ("山东", "青岛", "市南区香港中路"),
+    ("新疆", "乌鲁木齐", "天山区解放南路"),
+    ("西藏", "拉萨", "城关区北京中路"),
+    ("内蒙古", "呼和浩特", "新城区新华大街"),
+    ("安徽", "合肥", "蜀山区长江西路"),
 ]
 
 # How many orders of each state the demo shop has.
@@ -119,8 +187,14 @@ def _chart_for(product: Product, fit: str) -> List[SizeChartRow]:
     shift = {"runs_small": -4, "runs_large": 4}.get(fit, 0)
     return [
         SizeChartRow(
-            position=i, size=size, height_min_cm=hmin, height_max_cm=hmax,
-            weight_min_kg=wmin, weight_max_kg=wmax, chest_cm=chest + shift, length_cm=length + shift // 2,
+            position=i,
+            size=size,
+            height_min_cm=hmin,
+            height_max_cm=hmax,
+            weight_min_kg=wmin,
+            weight_max_kg=wmax,
+            chest_cm=chest + shift,
+            length_cm=length + shift // 2,
         )
         for i, (size, hmin, hmax, wmin, wmax, chest, length) in enumerate(BASE_CHART)
     ]
@@ -135,8 +209,14 @@ def _tracking(rng: random.Random, express: str) -> str:
     return prefix + "".join(str(rng.randint(0, 9)) for _ in range(13))
 
 
-def _events(rng: random.Random, shipped: datetime, place: Tuple[str, str, str], status: ShipmentStatus,
-            cfg: ShopConfig, until: datetime) -> List[TrackingEvent]:
+def _events(
+    rng: random.Random,
+    shipped: datetime,
+    place: Tuple[str, str, str],
+    status: ShipmentStatus,
+    cfg: ShopConfig,
+    until: datetime,
+) -> List[TrackingEvent]:
     province, city, _ = place
     steps = [
         (shipped, "杭州", "【杭州转运中心】已揽收"),
@@ -162,30 +242,49 @@ def seed(session: Session, cfg: ShopConfig, now: datetime, rng_seed: int = 2026)
     products: List[Tuple[Product, ProductSpec]] = []
     for spec in PRODUCTS:
         product = Product(
-            shop_id=cfg.shop_id, sku=spec.sku, title=spec.title, category=spec.category,
-            price_fen=spec.price * 100, material=spec.material, fit=spec.fit, washing=spec.washing,
-            model_height_cm=spec.model[0], model_weight_kg=spec.model[1], model_size=spec.model[2],
+            shop_id=cfg.shop_id,
+            sku=spec.sku,
+            title=spec.title,
+            category=spec.category,
+            price_fen=spec.price * 100,
+            material=spec.material,
+            fit=spec.fit,
+            washing=spec.washing,
+            model_height_cm=spec.model[0],
+            model_weight_kg=spec.model[1],
+            model_size=spec.model[2],
         )
         product.size_chart = _chart_for(product, spec.fit)
         product.variants = [
             Variant(color=c, size=s, stock=0 if rng.random() < 0.08 else rng.randint(3, 300))
-            for c in spec.colors for s in SIZES
+            for c in spec.colors
+            for s in SIZES
         ]
         session.add(product)
         products.append((product, spec))
 
     for login, name, skills, limit in DEMO_AGENTS:
-        session.add(Agent(
-            shop_id=cfg.shop_id, login=login, name=name, skills=skills, max_sessions=limit,
-            password_hash=bcrypt.hashpw(DEMO_PASSWORD.encode(), bcrypt.gensalt(rounds=6)).decode(),
-        ))
+        session.add(
+            Agent(
+                shop_id=cfg.shop_id,
+                login=login,
+                name=name,
+                skills=skills,
+                max_sessions=limit,
+                password_hash=bcrypt.hashpw(DEMO_PASSWORD.encode(), bcrypt.gensalt(rounds=6)).decode(),
+            )
+        )
 
-    buyers = [Buyer(id=bid, shop_id=cfg.shop_id, nick=nick, created_at=now - timedelta(days=400))
-              for bid, nick in DEMO_BUYERS]
+    buyers = [
+        Buyer(id=bid, shop_id=cfg.shop_id, nick=nick, created_at=now - timedelta(days=400)) for bid, nick in DEMO_BUYERS
+    ]
     for i in range(150):
         nick = rng.choice(NICK_PARTS_A) + rng.choice(NICK_PARTS_B) + str(rng.randint(1, 99))
-        buyers.append(Buyer(id=f"tb_{i:04d}", shop_id=cfg.shop_id, nick=nick,
-                            created_at=now - timedelta(days=rng.randint(30, 2000))))
+        buyers.append(
+            Buyer(
+                id=f"tb_{i:04d}", shop_id=cfg.shop_id, nick=nick, created_at=now - timedelta(days=rng.randint(30, 2000))
+            )
+        )
     session.add_all(buyers)
     session.flush()
     regular = buyers[1]
@@ -201,25 +300,40 @@ def seed(session: Session, cfg: ShopConfig, now: datetime, rng_seed: int = 2026)
             express = cfg.default_express if rng.random() < 0.6 else rng.choice(express_codes)
             items = []
             for product, spec in rng.sample(products, k=rng.choice([1, 1, 1, 2, 3])):
-                items.append(OrderItem(product_id=product.id, color=rng.choice(spec.colors),
-                                       size=rng.choice(SIZES[1:5]), quantity=rng.choice([1, 1, 1, 2]),
-                                       unit_price_fen=product.price_fen))
+                items.append(
+                    OrderItem(
+                        product_id=product.id,
+                        color=rng.choice(spec.colors),
+                        size=rng.choice(SIZES[1:5]),
+                        quantity=rng.choice([1, 1, 1, 2]),
+                        unit_price_fen=product.price_fen,
+                    )
+                )
             goods = sum(i.unit_price_fen * i.quantity for i in items)
             order = Order(
-                id=_order_id(rng), shop_id=cfg.shop_id, buyer_id=buyer.id, status=status,
-                goods_fen=goods, freight_fen=int(freight_fee(cfg, place[0], goods / 100) * 100),
-                express=express, receiver_name=rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(["", *GIVEN]),
+                id=_order_id(rng),
+                shop_id=cfg.shop_id,
+                buyer_id=buyer.id,
+                status=status,
+                goods_fen=goods,
+                freight_fen=int(freight_fee(cfg, place[0], goods / 100) * 100),
+                express=express,
+                receiver_name=rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(["", *GIVEN]),
                 receiver_phone="1" + rng.choice("3578") + "".join(str(rng.randint(0, 9)) for _ in range(9)),
-                province=place[0], city=place[1], address=f"{place[2]}{rng.randint(1, 999)}号",
-                note="", items=items,
+                province=place[0],
+                city=place[1],
+                address=f"{place[2]}{rng.randint(1, 999)}号",
+                note="",
+                items=items,
             )
             _set_timeline(rng, order, status, now, cfg, place)
             session.add(order)
     session.flush()
 
 
-def _set_timeline(rng: random.Random, order: Order, status: OrderStatus, now: datetime,
-                  cfg: ShopConfig, place: Tuple[str, str, str]) -> None:
+def _set_timeline(
+    rng: random.Random, order: Order, status: OrderStatus, now: datetime, cfg: ShopConfig, place: Tuple[str, str, str]
+) -> None:
     """Dates that make each state true: paid today or yesterday, signed within a week, …"""
     if status is OrderStatus.UNPAID:
         order.created_at = now - timedelta(minutes=rng.randint(10, 60 * 30))
@@ -233,8 +347,12 @@ def _set_timeline(rng: random.Random, order: Order, status: OrderStatus, now: da
         order.created_at = order.paid_at - timedelta(minutes=rng.randint(1, 30))
         order.flag = OrderFlag.RED
         return
-    shipped_days_ago = {OrderStatus.SHIPPED: rng.uniform(0.2, 5), OrderStatus.SIGNED: rng.uniform(2, 12),
-                        OrderStatus.COMPLETED: rng.uniform(12, 40), OrderStatus.REFUNDING: rng.uniform(3, 9)}[status]
+    shipped_days_ago = {
+        OrderStatus.SHIPPED: rng.uniform(0.2, 5),
+        OrderStatus.SIGNED: rng.uniform(2, 12),
+        OrderStatus.COMPLETED: rng.uniform(12, 40),
+        OrderStatus.REFUNDING: rng.uniform(3, 9),
+    }[status]
     order.shipped_at = now - timedelta(days=shipped_days_ago)
     order.paid_at = order.shipped_at - timedelta(hours=rng.uniform(1, 30))
     order.created_at = order.paid_at - timedelta(minutes=rng.randint(1, 60))
@@ -248,15 +366,25 @@ def _set_timeline(rng: random.Random, order: Order, status: OrderStatus, now: da
         order.signed_at = order.shipped_at + timedelta(days=1, hours=12)
         if status is OrderStatus.COMPLETED:
             order.completed_at = order.signed_at + timedelta(days=rng.uniform(0.5, 8))
-    order.shipment = Shipment(express=order.express, tracking_no=_tracking(rng, order.express), status=ship_status,
-                              events=_events(rng, order.shipped_at, place, ship_status, cfg, now))
+    order.shipment = Shipment(
+        express=order.express,
+        tracking_no=_tracking(rng, order.express),
+        status=ship_status,
+        events=_events(rng, order.shipped_at, place, ship_status, cfg, now),
+    )
     if status is OrderStatus.REFUNDING:
         order.flag = OrderFlag.BLUE
-        order.tickets = [AfterSaleTicket(
-            number="T" + order.id[-10:], kind=TicketKind.RETURN, reason="尺码不合适，七天无理由退货",
-            amount_fen=order.goods_fen, created_at=now - timedelta(hours=rng.randint(1, 20)),
-            due_at=now + timedelta(hours=rng.randint(4, 23)), created_by="bot",
-        )]
+        order.tickets = [
+            AfterSaleTicket(
+                number="T" + order.id[-10:],
+                kind=TicketKind.RETURN,
+                reason="尺码不合适，七天无理由退货",
+                amount_fen=order.goods_fen,
+                created_at=now - timedelta(hours=rng.randint(1, 20)),
+                due_at=now + timedelta(hours=rng.randint(4, 23)),
+                created_by="bot",
+            )
+        ]
 
 
 def is_seeded(url: str | None = None) -> bool:

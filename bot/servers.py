@@ -3,6 +3,7 @@
 Used by `xiaoer run` (foreground, Ctrl-C stops all) and by the test suite (one set of
 servers per test session, on their own ports and database).
 """
+
 from __future__ import annotations
 
 import os
@@ -28,25 +29,27 @@ class Ports:
 
 
 def sqlite_path(url: str) -> Optional[str]:
-    return url[len("sqlite:///"):] if url.startswith("sqlite:///") else None
+    return url[len("sqlite:///") :] if url.startswith("sqlite:///") else None
 
 
 def server_env(ports: Ports, db_url: str, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     """Environment shared by all three processes so they agree on ports and database."""
     env = dict(os.environ)
-    env.update({
-        "XIAOER_RASA_PORT": str(ports.rasa),
-        "XIAOER_ACTIONS_PORT": str(ports.actions),
-        "XIAOER_CONSOLE_PORT": str(ports.console),
-        "XIAOER_RASA_URL": f"http://127.0.0.1:{ports.rasa}",
-        "XIAOER_CONSOLE_URL": f"http://127.0.0.1:{ports.console}",
-        "XIAOER_DB_URL": db_url,
-        # Rasa's tracker store lives in the same SQLite file (see endpoints.yml).
-        "XIAOER_TRACKER_DB": sqlite_path(db_url) or str(settings.VAR_DIR / "tracker.db"),
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONPATH": str(settings.ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
-    })
+    env.update(
+        {
+            "XIAOER_RASA_PORT": str(ports.rasa),
+            "XIAOER_ACTIONS_PORT": str(ports.actions),
+            "XIAOER_CONSOLE_PORT": str(ports.console),
+            "XIAOER_RASA_URL": f"http://127.0.0.1:{ports.rasa}",
+            "XIAOER_CONSOLE_URL": f"http://127.0.0.1:{ports.console}",
+            "XIAOER_DB_URL": db_url,
+            # Rasa's tracker store lives in the same SQLite file (see endpoints.yml).
+            "XIAOER_TRACKER_DB": sqlite_path(db_url) or str(settings.VAR_DIR / "tracker.db"),
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": str(settings.ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
+        }
+    )
     env.update(extra or {})
     return env
 
@@ -73,9 +76,19 @@ class Servers:
         return {
             "actions": [rasa_bin(), "run", "actions", "--actions", "actions", "--port", str(self.ports.actions)],
             "rasa": [
-                rasa_bin(), "run", "--enable-api", "-i", "127.0.0.1", "--port", str(self.ports.rasa),
-                "--model", str(self.model), "--endpoints", str(root / "endpoints.yml"),
-                "--credentials", str(root / "credentials.yml"),
+                rasa_bin(),
+                "run",
+                "--enable-api",
+                "-i",
+                "127.0.0.1",
+                "--port",
+                str(self.ports.rasa),
+                "--model",
+                str(self.model),
+                "--endpoints",
+                str(root / "endpoints.yml"),
+                "--credentials",
+                str(root / "credentials.yml"),
             ],
             "console": [sys.executable, "-m", "bot.console", "--port", str(self.ports.console)],
         }
@@ -98,8 +111,14 @@ class Servers:
         env = server_env(self.ports, self.db_url, self.extra_env)
         log = open(self.log_dir / f"{name}.log", "ab")
         # Own process group, so stopping kills Rasa's worker children too.
-        self.procs[name] = subprocess.Popen(self.commands()[name], cwd=settings.ROOT, env=env, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs[name] = subprocess.Popen(
+            self.commands()[name],
+            cwd=settings.ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         log.close()  # the child has its own copy
 
     def wait_ready(self, timeout: float, names: tuple = ("actions", "rasa", "console")) -> None:
@@ -115,7 +134,9 @@ class Servers:
                 proc = self.procs[name]
                 if proc.poll() is not None:
                     self.stop()
-                    raise RuntimeError(f"{name} server exited with {proc.returncode}; see {self.log_dir / (name + '.log')}")
+                    raise RuntimeError(
+                        f"{name} server exited with {proc.returncode}; see {self.log_dir / (name + '.log')}"
+                    )
                 try:
                     with urllib.request.urlopen(url, timeout=2) as resp:
                         if resp.status == 200:

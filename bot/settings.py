@@ -3,6 +3,7 @@
 Everything can be overridden by environment variables so that tests and production can
 point the same code at other files, databases and ports.
 """
+
 from __future__ import annotations
 
 import os

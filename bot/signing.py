@@ -3,6 +3,7 @@
 The console signs "<timestamp>.<raw body>" with the shop's secret. A timestamp outside a
 five-minute window is refused, so a captured request cannot be replayed later.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,8 +22,11 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 
 def signed_headers(secret: str, body: bytes, timestamp: Optional[int] = None) -> dict:
     timestamp = int(time.time()) if timestamp is None else timestamp
-    return {TIMESTAMP_HEADER: str(timestamp), SIGNATURE_HEADER: sign(secret, timestamp, body),
-            "Content-Type": "application/json"}
+    return {
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: sign(secret, timestamp, body),
+        "Content-Type": "application/json",
+    }
 
 
 def problem(secret: str, headers: Mapping[str, str], body: bytes, now: Optional[float] = None) -> Optional[str]:

@@ -6,6 +6,7 @@ response — or, when a person holds the buyer, passed to that agent's workbench
 event (same message_id) gets the replies already given instead of a second answer, and a
 buyer's numbered messages are answered in order (connectors/ordering.py).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -150,9 +151,16 @@ def _store_inbound(event: Dict[str, Any]) -> Stored:
                 return Stored(Inbound.ANSWERED, [_as_reply(m) for m in earlier], last_answered, conv.id, False)
             state = Inbound.UNANSWERED
         else:
-            conversations.record(session, conv, Direction.IN, Sender.BUYER, event["stored_text"],
-                                 message_id=event["message_id"],
-                                 kind=event["type"], seq=event.get("seq"))
+            conversations.record(
+                session,
+                conv,
+                Direction.IN,
+                Sender.BUYER,
+                event["stored_text"],
+                message_id=event["message_id"],
+                kind=event["type"],
+                seq=event.get("seq"),
+            )
             state = Inbound.NEW
         agents.route_inbound(session, conv, clock.now())
         with_agent = conv.handled_by == Handler.AGENT
@@ -170,15 +178,25 @@ def _store_replies(event: Dict[str, Any], texts: List[str]) -> Tuple[List[Dict[s
     handed the buyer to an agent (the agent's workbench is told at once)."""
     with session_scope() as session:
         conv = conversations.conversation_for(session, event["shop_id"], event["buyer_id"])
-        stored = [conversations.record(session, conv, Direction.OUT, Sender.BOT, text, reply_to=event["message_id"])
-                  for text in texts]
+        stored = [
+            conversations.record(session, conv, Direction.OUT, Sender.BOT, text, reply_to=event["message_id"])
+            for text in texts
+        ]
         conversations.mark_answered(session, event["message_id"])
         return [_as_reply(m) for m in stored], conv.id if conv.handled_by == Handler.AGENT else None
 
 
-def _reply(event: Dict[str, Any], replies: List[Dict[str, str]], duplicate: bool, with_agent: bool = False) -> HTTPResponse:
-    return response.json({"message_id": event["message_id"], "duplicate": duplicate, "replies": replies,
-                          "handled_by": (Handler.AGENT if with_agent else Handler.BOT).value})
+def _reply(
+    event: Dict[str, Any], replies: List[Dict[str, str]], duplicate: bool, with_agent: bool = False
+) -> HTTPResponse:
+    return response.json(
+        {
+            "message_id": event["message_id"],
+            "duplicate": duplicate,
+            "replies": replies,
+            "handled_by": (Handler.AGENT if with_agent else Handler.BOT).value,
+        }
+    )
 
 
 async def notify_workbench(conversation_id: int, message_id: str) -> None:
@@ -187,7 +205,8 @@ async def notify_workbench(conversation_id: int, message_id: str) -> None:
     reads the database when it connects, so a lost notice delays, never loses, a message."""
     body = json.dumps({"conversation_id": conversation_id, "message_id": message_id}).encode()
     url = settings.CONSOLE_URL + "/internal/buyer-message"
-    for attempt, delay in enumerate((0, 0.5, 2, 5)):
+    delays = (0, 0.5, 2, 5)
+    for delay in delays:
         await asyncio.sleep(delay)
         try:
             headers = signing.signed_headers(settings.console_secret(), body)
@@ -197,7 +216,7 @@ async def notify_workbench(conversation_id: int, message_id: str) -> None:
                         return
         except (aiohttp.ClientError, asyncio.TimeoutError):
             pass
-    logger.warning("could not notify the workbench of message %s after %d attempts", message_id, attempt + 1)
+    logger.warning("could not notify the workbench of message %s after %d attempts", message_id, len(delays))
 
 
 class ConsoleInput(InputChannel):
@@ -263,7 +282,9 @@ class ConsoleInput(InputChannel):
 
         return webhook
 
-    async def _answer(self, event: Dict[str, Any], on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> List[str]:
+    async def _answer(
+        self, event: Dict[str, Any], on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> List[str]:
         collector = CollectingOutputChannel()
         await on_new_message(
             UserMessage(

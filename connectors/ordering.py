@@ -5,6 +5,7 @@ buyer's messages (`seq`), a message waits for its predecessor to be answered; if
 predecessor never arrives (lost upstream) the wait ends after a few seconds, so a gap
 cannot stall the buyer. Messages without `seq` go in arrival order.
 """
+
 from __future__ import annotations
 
 import asyncio

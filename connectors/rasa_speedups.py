@@ -6,6 +6,7 @@ JSON Schema 2020-12 metaschema, every time: under Double 11 load it was a quarte
 Rasa server's CPU (py-spy, benchmarks/peak_load.py). The answer is still validated exactly
 as before, against the same schema, by a validator built once.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -4,6 +4,7 @@ The servers run on free ports against a fresh SQLite database seeded with the de
 with the shop clock pinned to a quiet weekday morning (not the Double 11 rush, within
 service hours) so answers are deterministic.
 """
+
 from __future__ import annotations
 
 import os
@@ -40,9 +41,9 @@ def shop_db():
     from bot.shop.config import shop
     from bot.store.models import Base, Shop
 
-    engine = create_engine("sqlite://")
+    engine = create_engine("sqlite://", future=True)
     Base.metadata.create_all(engine)
-    with Session(engine) as session:
+    with Session(engine, future=True) as session:
         session.add(Shop(id=shop().shop_id, name=shop().name))
         session.flush()
         yield session

@@ -1,4 +1,5 @@
 """Small helpers for tests that talk to the real servers over HTTP."""
+
 from __future__ import annotations
 
 import uuid
@@ -12,8 +13,9 @@ from bot.shop.phrases import library, shop_slots
 
 def rest(servers, sender: str, text: str) -> List[str]:
     """Send one message through Rasa's REST channel; return the reply texts."""
-    resp = requests.post(servers.urls["rasa"] + "/webhooks/rest/webhook",
-                         json={"sender": sender, "message": text}, timeout=60)
+    resp = requests.post(
+        servers.urls["rasa"] + "/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=60
+    )
     resp.raise_for_status()
     return [m["text"] for m in resp.json() if "text" in m]
 
@@ -29,8 +31,14 @@ def console_post(servers, body, raw: bool = False, headers=None):
 
 
 def console_event(buyer_id: str, text: str, **extra) -> dict:
-    event = {"message_id": str(uuid.uuid4()), "shop_id": "qingshan", "buyer_id": buyer_id,
-             "buyer_nick": buyer_id, "type": "text", "text": text}
+    event = {
+        "message_id": str(uuid.uuid4()),
+        "shop_id": "qingshan",
+        "buyer_id": buyer_id,
+        "buyer_nick": buyer_id,
+        "type": "text",
+        "text": text,
+    }
     event.update(extra)
     return event
 
@@ -38,8 +46,10 @@ def console_event(buyer_id: str, text: str, **extra) -> dict:
 def renderings(phrase_id: str, **slots) -> List[str]:
     """Every variant of a phrase as the buyer would read it."""
     values = {**shop_slots(), **slots}
-    return [v.format_map({k: str(int(x)) if isinstance(x, float) and x.is_integer() else str(x)
-                          for k, x in values.items()}) for v in library().get(phrase_id).variants]
+    return [
+        v.format_map({k: str(int(x)) if isinstance(x, float) and x.is_integer() else str(x) for k, x in values.items()})
+        for v in library().get(phrase_id).variants
+    ]
 
 
 def new_buyer() -> str:

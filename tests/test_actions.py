@@ -1,5 +1,6 @@
 """The actions themselves, run on Tracker fixtures as Rasa's example bots test theirs: no
 Rasa server, the real action code against the seeded test database."""
+
 from datetime import timedelta
 from typing import Any, Dict, List, Optional
 
@@ -26,12 +27,19 @@ from tests.helpers import matches, new_buyer
 S = OrderStatus
 
 
-def tracker(buyer: str, text: str, intent: str, entities: Optional[List[Dict[str, Any]]] = None,
-            slots: Optional[Dict[str, Any]] = None, earlier: Optional[List[str]] = None) -> Tracker:
+def tracker(
+    buyer: str,
+    text: str,
+    intent: str,
+    entities: Optional[List[Dict[str, Any]]] = None,
+    slots: Optional[Dict[str, Any]] = None,
+    earlier: Optional[List[str]] = None,
+) -> Tracker:
     """The tracker an action sees for this message, after the buyer's earlier intents."""
     parse = {"text": text, "intent": {"name": intent, "confidence": 0.95}, "entities": entities or []}
-    events = [{"event": "user", "text": t, "parse_data": {"intent": {"name": t, "confidence": 0.95}}}
-              for t in earlier or []]
+    events = [
+        {"event": "user", "text": t, "parse_data": {"intent": {"name": t, "confidence": 0.95}}} for t in earlier or []
+    ]
     events.append({"event": "user", "text": text, "parse_data": parse})
     return Tracker(buyer, slots or {}, parse, events, False, None, {}, "action_listen")
 
@@ -54,8 +62,10 @@ def _seeded(db_url):
 
 
 def test_shipping_fee_to_a_remote_region():
-    text, _ = run(presale.ActionShippingFee(), tracker(new_buyer(), "寄新疆运费多少", "ask_shipping_fee",
-                                                        [entity("location", "新疆")]))
+    text, _ = run(
+        presale.ActionShippingFee(),
+        tracker(new_buyer(), "寄新疆运费多少", "ask_shipping_fee", [entity("location", "新疆")]),
+    )
     assert matches(text, "logistics.remote_fee") and "新疆" in text and "20" in text
 
 
@@ -80,8 +90,10 @@ def test_which_order_is_asked_then_the_first_question_is_answered():
     assert slots == {"pending_intent": "track_package"}
 
     # The buyer answers with the number alone; whatever action Rasa runs, the first question is answered.
-    text, slots = run(handoff.ActionFallback(), tracker(buyer, second, "nlu_fallback", [entity("order_id", second)],
-                                                        slots={"pending_intent": "track_package"}))
+    text, slots = run(
+        handoff.ActionFallback(),
+        tracker(buyer, second, "nlu_fallback", [entity("order_id", second)], slots={"pending_intent": "track_package"}),
+    )
     assert matches(text, "logistics.in_transit") and "已揽收" in text
     assert slots == {"pending_intent": None, "order_id": second}
 
@@ -105,9 +117,20 @@ def test_a_dispute_word_hands_off_whatever_the_action():
 
 
 def test_every_order_intent_has_its_action():
-    for intent in ("request_refund", "request_exchange", "complain_quality", "wrong_item", "ask_price_diff",
-                   "ask_ship_time", "ask_arrival_time", "track_package", "ask_gift", "ask_invoice",
-                   "change_address", "modify_order"):
+    for intent in (
+        "request_refund",
+        "request_exchange",
+        "complain_quality",
+        "wrong_item",
+        "ask_price_diff",
+        "ask_ship_time",
+        "ask_arrival_time",
+        "track_package",
+        "ask_gift",
+        "ask_invoice",
+        "change_address",
+        "modify_order",
+    ):
         assert common.OrderAction.for_intent(intent).intent == intent
     assert common.OrderAction.for_intent("greet") is None
     with pytest.raises(TypeError):

@@ -1,4 +1,5 @@
 """After-sales decisions (handbook §4): the right offer, the right window, the ticket in the DB."""
+
 from __future__ import annotations
 
 import itertools
@@ -47,30 +48,69 @@ def cfg():
 @pytest.fixture()
 def session(cfg, shop_db):
     shop_db.add(Buyer(id="tb_buyer", shop_id=cfg.shop_id, nick="阿强", created_at=NOW - timedelta(days=300)))
-    shop_db.add_all([
-        Product(id=1, shop_id=cfg.shop_id, sku="QS-T001", title="经典纯棉圆领短袖T恤", category="T恤",
-                price_fen=7900, material="100%精梳棉"),
-        Product(id=2, shop_id=cfg.shop_id, sku="QS-C001", title="刺绣姓名定制POLO衫", category="POLO衫",
-                price_fen=19900, material="100%棉", custom_made=True),
-    ])
+    shop_db.add_all(
+        [
+            Product(
+                id=1,
+                shop_id=cfg.shop_id,
+                sku="QS-T001",
+                title="经典纯棉圆领短袖T恤",
+                category="T恤",
+                price_fen=7900,
+                material="100%精梳棉",
+            ),
+            Product(
+                id=2,
+                shop_id=cfg.shop_id,
+                sku="QS-C001",
+                title="刺绣姓名定制POLO衫",
+                category="POLO衫",
+                price_fen=19900,
+                material="100%棉",
+                custom_made=True,
+            ),
+        ]
+    )
     shop_db.flush()
     return shop_db
 
 
-def make_order(session: Session, status: OrderStatus, *, paid: Optional[datetime] = None,
-               shipped: Optional[datetime] = None, signed: Optional[datetime] = None,
-               completed: Optional[datetime] = None, products=(1,), freight_fen: int = 800) -> Order:
+def make_order(
+    session: Session,
+    status: OrderStatus,
+    *,
+    paid: Optional[datetime] = None,
+    shipped: Optional[datetime] = None,
+    signed: Optional[datetime] = None,
+    completed: Optional[datetime] = None,
+    products=(1,),
+    freight_fen: int = 800,
+) -> Order:
     """An order with one of each product id given (1 = ordinary T-shirt 79元, 2 = custom-made POLO 199元)."""
     items = []
     for product_id in products:
         product = session.get(Product, product_id)
         items.append(OrderItem(product=product, color="黑色", size="L", quantity=1, unit_price_fen=product.price_fen))
     order = Order(
-        id=f"3{next(_order_ids):018d}", shop_id="qingshan", buyer_id="tb_buyer", status=status,
-        created_at=(paid or NOW) - timedelta(minutes=5), paid_at=paid, shipped_at=shipped, signed_at=signed,
-        completed_at=completed, goods_fen=sum(i.unit_price_fen for i in items), freight_fen=freight_fen,
-        express="YTO", receiver_name="王强", receiver_phone="13800000000", province="浙江", city="杭州",
-        address="西湖区文三路1号", note="", items=items,
+        id=f"3{next(_order_ids):018d}",
+        shop_id="qingshan",
+        buyer_id="tb_buyer",
+        status=status,
+        created_at=(paid or NOW) - timedelta(minutes=5),
+        paid_at=paid,
+        shipped_at=shipped,
+        signed_at=signed,
+        completed_at=completed,
+        goods_fen=sum(i.unit_price_fen for i in items),
+        freight_fen=freight_fen,
+        express="YTO",
+        receiver_name="王强",
+        receiver_phone="13800000000",
+        province="浙江",
+        city="杭州",
+        address="西湖区文三路1号",
+        note="",
+        items=items,
     )
     session.add(order)
     session.flush()
@@ -78,14 +118,26 @@ def make_order(session: Session, status: OrderStatus, *, paid: Optional[datetime
 
 
 def signed_order(session: Session, signed: datetime, **kw) -> Order:
-    return make_order(session, OrderStatus.SIGNED, paid=signed - timedelta(days=3),
-                      shipped=signed - timedelta(days=2), signed=signed, **kw)
+    return make_order(
+        session,
+        OrderStatus.SIGNED,
+        paid=signed - timedelta(days=3),
+        shipped=signed - timedelta(days=2),
+        signed=signed,
+        **kw,
+    )
 
 
 def completed_order(session: Session, completed: datetime, **kw) -> Order:
-    return make_order(session, OrderStatus.COMPLETED, paid=completed - timedelta(days=6),
-                      shipped=completed - timedelta(days=5), signed=completed - timedelta(days=3),
-                      completed=completed, **kw)
+    return make_order(
+        session,
+        OrderStatus.COMPLETED,
+        paid=completed - timedelta(days=6),
+        shipped=completed - timedelta(days=5),
+        signed=completed - timedelta(days=3),
+        completed=completed,
+        **kw,
+    )
 
 
 def said(replies: List[Reply]) -> List[str]:
@@ -184,7 +236,10 @@ def test_custom_made_item_is_not_returnable(session, cfg):
 
 def test_mixed_order_returns_only_the_ordinary_items(session, cfg):
     order = signed_order(session, NOW - timedelta(days=1), products=(1, 2))
-    assert said(refund_reply(session, order, NOW, cfg)) == ["aftersales.not_returnable_custom", "aftersales.return_no_reason"]
+    assert said(refund_reply(session, order, NOW, cfg)) == [
+        "aftersales.not_returnable_custom",
+        "aftersales.return_no_reason",
+    ]
     [ticket] = tickets(session)
     assert ticket.amount_fen == 7900
 
@@ -266,13 +321,16 @@ def test_exchange_of_a_parcel_on_its_way_waits_for_signing(session, cfg):
     order = make_order(session, OrderStatus.SHIPPED, paid=NOW - timedelta(days=2), shipped=NOW - timedelta(days=1))
     assert said(exchange_reply(session, order, NOW, cfg, wanted="XL")) == ["aftersales.exchange_wait_receipt"]
     assert said(exchange_reply(session, make_order(session, OrderStatus.UNPAID), NOW, cfg, wanted="XL")) == [
-        "aftersales.exchange_unpaid"]
+        "aftersales.exchange_unpaid"
+    ]
     assert tickets(session) == []
 
 
 def test_exchange_for_a_defect_is_at_the_shops_cost(session, cfg):
     order = completed_order(session, NOW - timedelta(days=12))
-    assert said(exchange_reply(session, order, NOW, cfg, wanted="L码", reason="quality")) == ["aftersales.exchange_shop_pays"]
+    assert said(exchange_reply(session, order, NOW, cfg, wanted="L码", reason="quality")) == [
+        "aftersales.exchange_shop_pays"
+    ]
     assert tickets(session)[0].kind is TicketKind.EXCHANGE
 
 
@@ -299,7 +357,10 @@ def test_return_policy_after_the_window_says_when_it_ended(session, cfg):
 
 def test_return_policy_warns_about_custom_items(session, cfg):
     order = make_order(session, OrderStatus.PAID, paid=NOW, products=(1, 2))
-    assert said(return_policy_reply(order, NOW, cfg)) == ["aftersales.policy_general", "aftersales.not_returnable_custom"]
+    assert said(return_policy_reply(order, NOW, cfg)) == [
+        "aftersales.policy_general",
+        "aftersales.not_returnable_custom",
+    ]
 
 
 # --- quality complaints -------------------------------------------------------------------
@@ -348,8 +409,9 @@ def test_compensation_within_the_limit_is_registered(session, cfg):
 
 def test_compensation_above_the_limit_needs_a_supervisor(session, cfg):
     order = completed_order(session, NOW - timedelta(days=2))
-    replies = quality_reply(session, order, NOW, cfg, has_photos=True,
-                            amount_asked=cfg.compensation.max_without_approval + 0.5)
+    replies = quality_reply(
+        session, order, NOW, cfg, has_photos=True, amount_asked=cfg.compensation.max_without_approval + 0.5
+    )
     assert said(replies) == ["aftersales.compensation_over_limit"]
     assert replies[0].handoff_reason == "compensation_over_limit"
     assert replies[0].slots == {"amount": "10.5"}
@@ -359,7 +421,9 @@ def test_compensation_above_the_limit_needs_a_supervisor(session, cfg):
 # --- wrong and missing items --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("missing, phrase", [(True, "aftersales.resend_missing"), (False, "aftersales.resend_wrong_item")])
+@pytest.mark.parametrize(
+    "missing, phrase", [(True, "aftersales.resend_missing"), (False, "aftersales.resend_wrong_item")]
+)
 def test_wrong_or_missing_item_is_re_sent(session, cfg, missing, phrase):
     order = signed_order(session, NOW - timedelta(days=1))
     replies = wrong_item_reply(session, order, NOW, cfg, missing=missing)
@@ -398,8 +462,14 @@ def test_price_difference_after_receipt_is_checked_by_a_person(session, cfg):
 # --- the phrase file ----------------------------------------------------------------------
 
 SAMPLE_SLOTS = {
-    "ticket_no": "SH202611200001", "due": "11月21日 10:30", "refund_amount": "87", "last_day": "11月27日",
-    "wanted": "XL码", "amount": "10", "custom_items": "刺绣姓名定制POLO衫", "order_id": "3000000000000000001",
+    "ticket_no": "SH202611200001",
+    "due": "11月21日 10:30",
+    "refund_amount": "87",
+    "last_day": "11月27日",
+    "wanted": "XL码",
+    "amount": "10",
+    "custom_items": "刺绣姓名定制POLO衫",
+    "order_id": "3000000000000000001",
 }
 
 

@@ -1,4 +1,5 @@
 """The agent pool: assignment by skill and load, the queue, the hand-over summary."""
+
 from datetime import datetime, timedelta
 
 import bcrypt
@@ -19,16 +20,24 @@ def session(shop_db):
 
 
 def agent(session, name, skills, limit=2, status="online", shop_id="qingshan"):
-    a = Agent(shop_id=shop_id, login=name, name=name, skills=skills, max_sessions=limit, status=status,
-              password_hash=bcrypt.hashpw(b"pw", bcrypt.gensalt(rounds=4)).decode())
+    a = Agent(
+        shop_id=shop_id,
+        login=name,
+        name=name,
+        skills=skills,
+        max_sessions=limit,
+        status=status,
+        password_hash=bcrypt.hashpw(b"pw", bcrypt.gensalt(rounds=4)).decode(),
+    )
     session.add(a)
     session.flush()
     return a
 
 
 def conversation(session, buyer, minutes_ago=0):
-    c = Conversation(shop_id="qingshan", buyer_id=buyer, started_at=NOW - timedelta(minutes=minutes_ago),
-                     last_message_at=NOW)
+    c = Conversation(
+        shop_id="qingshan", buyer_id=buyer, started_at=NOW - timedelta(minutes=minutes_ago), last_message_at=NOW
+    )
     session.add(c)
     session.flush()
     return c

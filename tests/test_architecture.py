@@ -1,5 +1,7 @@
 """The house: imports flow one way, layer by layer, with no circle (docs/architecture.md)."""
+
 import ast
+import re
 from pathlib import Path
 from typing import Dict, Iterator, List, Set, Tuple
 
@@ -32,8 +34,11 @@ def _imports(path: Path, modules: Dict[str, Path], inside_functions: bool = Fals
     """The project modules a file imports (with line numbers): module level, or only those
     imported inside a function."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    nodes = [n for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
-             for n in ast.walk(f)] if inside_functions else ast.walk(tree)
+    nodes = (
+        [n for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) for n in ast.walk(f)]
+        if inside_functions
+        else ast.walk(tree)
+    )
     for node in nodes:
         names: List[str] = []
         if isinstance(node, ast.Import):
@@ -83,7 +88,7 @@ def test_no_import_circle():
         path.append(module)
         for target in sorted(graph[module]):
             if state.get(target) == 1:
-                circle = path[path.index(target):] + [target]
+                circle = path[path.index(target) :] + [target]
                 raise AssertionError("import circle: " + " → ".join(circle))
             if target not in state:
                 walk(target)
@@ -97,6 +102,18 @@ def test_no_import_circle():
 
 def test_no_project_import_hides_inside_a_function():
     modules = _modules()
-    hidden = [f"{path.relative_to(ROOT)}:{line} imports {target}"
-              for module, path in modules.items() for target, line in _imports(path, modules, inside_functions=True)]
+    hidden = [
+        f"{path.relative_to(ROOT)}:{line} imports {target}"
+        for module, path in modules.items()
+        for target, line in _imports(path, modules, inside_functions=True)
+    ]
     assert not hidden, "imports inside functions (a circle being dodged?):\n" + "\n".join(hidden)
+
+
+def test_the_architecture_guide_names_only_files_that_exist():
+    guide = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    paths = {p for p in re.findall(r"`([\w./-]+/[\w./-]*)`", guide) if "<" not in p and not p.startswith("http")}
+    assert len(paths) > 20
+    made_at_run_time = {"data/nlu/trainer.yml", "var/"}
+    missing = sorted(p for p in paths - made_at_run_time if not (ROOT / p).exists())
+    assert not missing, f"docs/architecture.md names files that do not exist: {missing}"

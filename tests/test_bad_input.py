@@ -1,4 +1,5 @@
 """Bad input gets a clear reply or error, and the server keeps serving."""
+
 import pytest
 import requests
 
@@ -13,9 +14,14 @@ def _still_serving(servers):
 
 # --- Rasa's REST channel -------------------------------------------------------------
 
+
 def test_rest_malformed_json_is_a_400(servers):
-    resp = requests.post(servers.urls["rasa"] + "/webhooks/rest/webhook", data=b'{"sender": "x", "message": ',
-                         headers={"Content-Type": "application/json"}, timeout=30)
+    resp = requests.post(
+        servers.urls["rasa"] + "/webhooks/rest/webhook",
+        data=b'{"sender": "x", "message": ',
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
     assert resp.status_code == 400
     _still_serving(servers)
 
@@ -34,6 +40,7 @@ def test_rest_ten_thousand_characters_gets_a_reply(servers):
 
 
 # --- the console protocol channel --------------------------------------------------------
+
 
 def _console(servers, body, raw=False):
     return console_post(servers, body, raw=raw)

@@ -1,4 +1,5 @@
 """The console protocol channel stores every message and never answers a retry twice."""
+
 import pytest
 from sqlalchemy import select
 
@@ -22,7 +23,9 @@ def test_message_and_replies_are_stored(servers):
     assert data["replies"][0]["text"] in renderings("logistics.free_shipping")
     with session_scope() as s:
         conv = s.execute(select(Conversation).where(Conversation.buyer_id == buyer)).scalar_one()
-        stored = s.execute(select(Message).where(Message.conversation_id == conv.id).order_by(Message.id)).scalars().all()
+        stored = (
+            s.execute(select(Message).where(Message.conversation_id == conv.id).order_by(Message.id)).scalars().all()
+        )
         assert [(m.direction, m.sender) for m in stored] == [("in", "buyer"), ("out", "bot")]
         assert stored[0].message_id == event["message_id"] and stored[0].text == "包邮吗"
         assert stored[1].text == data["replies"][0]["text"] and stored[1].reply_to == event["message_id"]
@@ -39,6 +42,7 @@ def test_a_retried_message_gets_the_original_replies(servers):
 
 # --- signatures ----------------------------------------------------------------------------
 
+
 def _signed(event, secret=None, timestamp=None):
     import json
     import time
@@ -46,8 +50,9 @@ def _signed(event, secret=None, timestamp=None):
     from bot import settings, signing
 
     body = json.dumps(event).encode()
-    return body, signing.signed_headers(secret or settings.console_secret(), body,
-                                        timestamp=int(time.time()) if timestamp is None else timestamp)
+    return body, signing.signed_headers(
+        secret or settings.console_secret(), body, timestamp=int(time.time()) if timestamp is None else timestamp
+    )
 
 
 def _stored(message_id):
@@ -82,6 +87,7 @@ def test_the_body_cannot_be_changed_after_signing(servers):
 
 
 # --- events that are not words -------------------------------------------------------------
+
 
 def test_order_card_sets_the_order_for_the_next_question(servers):
     from datetime import timedelta
@@ -138,22 +144,26 @@ def test_a_picture_out_of_context_goes_to_a_person(servers):
 
 
 def test_a_buyer_cannot_type_an_intent(servers):
-    data = _send(servers, console_event(new_buyer(), '/ask_human'))
+    data = _send(servers, console_event(new_buyer(), "/ask_human"))
     assert data["replies"][0]["text"] not in renderings("dialogue.handoff")
 
 
-@pytest.mark.parametrize("extra,reason", [
-    ({"type": "order_card", "order_id": "abc"}, "order_id"),
-    ({"type": "product_card"}, "sku"),
-    ({"type": "image", "url": "file:///etc/passwd"}, "url"),
-    ({"type": "emoticon", "code": "微笑"}, "code"),
-])
+@pytest.mark.parametrize(
+    "extra,reason",
+    [
+        ({"type": "order_card", "order_id": "abc"}, "order_id"),
+        ({"type": "product_card"}, "sku"),
+        ({"type": "image", "url": "file:///etc/passwd"}, "url"),
+        ({"type": "emoticon", "code": "微笑"}, "code"),
+    ],
+)
 def test_malformed_cards_are_400(servers, extra, reason):
     resp = console_post(servers, console_event(new_buyer(), "", **extra))
     assert resp.status_code == 400 and reason in resp.json()["error"]
 
 
 # --- concurrency -----------------------------------------------------------------------------
+
 
 def test_the_same_message_sent_three_times_at_once_is_answered_once(servers):
     from concurrent.futures import ThreadPoolExecutor
@@ -187,7 +197,9 @@ def test_fifty_concurrent_messages_from_one_buyer_are_answered_in_order(servers)
 
     with session_scope() as s:
         conv = s.execute(select(Conversation).where(Conversation.buyer_id == buyer)).scalar_one()
-        stored = s.execute(select(Message).where(Message.conversation_id == conv.id).order_by(Message.id)).scalars().all()
+        stored = (
+            s.execute(select(Message).where(Message.conversation_id == conv.id).order_by(Message.id)).scalars().all()
+        )
     inbound = [m for m in stored if m.direction == "in"]
     replies = [m for m in stored if m.direction == "out"]
     assert len(inbound) == 50 and all(m.answered_at for m in inbound)  # every message stored and answered

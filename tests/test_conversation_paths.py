@@ -1,4 +1,5 @@
 """The first conversation paths, end to end through the real servers and the REST channel."""
+
 import pytest
 from sqlalchemy import select
 

@@ -4,6 +4,7 @@ Each asserts the facts the reply must carry (the size, the date, the ticket numb
 changed in the database), not just that a reply came. The shop clock is pinned to
 TEST_NOW (Friday 2026-11-20 10:30).
 """
+
 from datetime import timedelta
 
 import pytest
@@ -25,8 +26,11 @@ def one_of(reply: str, phrase_id: str, **slots) -> bool:
 def opened(servers, buyer: str) -> str:
     """Buyers open with a greeting; the bot welcomes them (as a new or returning buyer)."""
     reply = rest(servers, buyer, "在吗")[0]
-    assert any(reply in renderings(p, buyer_nick=n) for p in ("welcome.first", "welcome.returning")
-               for n in ("测试买家", "老顾客阿强"))
+    assert any(
+        reply in renderings(p, buyer_nick=n)
+        for p in ("welcome.first", "welcome.returning")
+        for n in ("测试买家", "老顾客阿强")
+    )
     return buyer
 
 
@@ -43,9 +47,15 @@ def handled_by(buyer):
 
 # --- small talk, closing -------------------------------------------------------------------
 
+
 def test_thank_and_goodbye_with_review_request(servers):
-    buyer, _ = buyer_with_order(S.COMPLETED, paid=timedelta(days=21), shipped=timedelta(days=20), signed=timedelta(days=18),
-                                completed=timedelta(days=10))
+    buyer, _ = buyer_with_order(
+        S.COMPLETED,
+        paid=timedelta(days=21),
+        shipped=timedelta(days=20),
+        signed=timedelta(days=18),
+        completed=timedelta(days=10),
+    )
     opened(servers, buyer)
     assert one_of(rest(servers, buyer, "好的谢谢亲")[0], "dialogue.thank")
     bye = rest(servers, buyer, "拜拜")[0]
@@ -71,6 +81,7 @@ def test_angry_buyer_is_handed_to_a_person(servers):
 
 
 # --- pre-sale ------------------------------------------------------------------------------
+
 
 def test_bargain_is_refused_politely_with_what_the_shop_allows(servers):
     reply = rest(servers, opened(servers, new_buyer()), "能便宜点吗")[0]
@@ -132,6 +143,7 @@ def test_invoice_title_is_recorded_on_the_order(servers):
 
 # --- size ------------------------------------------------------------------------------------
 
+
 def test_size_in_one_message(servers):
     reply = rest(servers, opened(servers, new_buyer()), "175 140斤穿多大")[0]
     assert "XL" in reply and "140" in reply
@@ -153,6 +165,7 @@ def test_size_form_can_be_dropped(servers):
 
 
 # --- logistics -------------------------------------------------------------------------------
+
 
 def test_ship_time_for_an_order_paid_this_morning(servers):
     buyer, _ = buyer_with_order(S.PAID, paid=timedelta(hours=2))  # paid 08:30, before the 16:00 cut-off
@@ -190,8 +203,12 @@ def test_which_order_when_several_fit_then_the_answer(servers):
     question = rest(servers, "tb_regular", "我买的衣服到哪了")[0]
     assert "尾号" in question
     with session_scope() as s:
-        shipped = s.execute(select(Order).where(Order.buyer_id == "tb_regular", Order.status == S.SHIPPED)).scalars().first()
-        courier = {"YTO": "圆通速递", "ZTO": "中通快递", "YD": "韵达快递", "SF": "顺丰速运", "EMS": "中国邮政EMS"}[shipped.express]
+        shipped = (
+            s.execute(select(Order).where(Order.buyer_id == "tb_regular", Order.status == S.SHIPPED)).scalars().first()
+        )
+        courier = {"YTO": "圆通速递", "ZTO": "中通快递", "YD": "韵达快递", "SF": "顺丰速运", "EMS": "中国邮政EMS"}[
+            shipped.express
+        ]
     answer = rest(servers, "tb_regular", shipped.id)[0]
     assert "尾号" not in answer and courier in answer  # the parcel's own news, not the question again
 
@@ -216,6 +233,7 @@ def test_modify_order_size_before_shipping(servers):
 
 # --- after-sales -----------------------------------------------------------------------------
 
+
 def test_refund_before_shipping_cancels_with_a_ticket(servers):
     buyer, order_id = buyer_with_order(S.PAID, goods_yuan=79)
     opened(servers, buyer)
@@ -225,8 +243,9 @@ def test_refund_before_shipping_cancels_with_a_ticket(servers):
 
 
 def test_exchange_after_signing(servers):
-    buyer, order_id = buyer_with_order(S.SIGNED, paid=timedelta(days=5), shipped=timedelta(days=4),
-                                       signed=timedelta(days=3), size="L")
+    buyer, order_id = buyer_with_order(
+        S.SIGNED, paid=timedelta(days=5), shipped=timedelta(days=4), signed=timedelta(days=3), size="L"
+    )
     opened(servers, buyer)
     reply = rest(servers, buyer, "衣服小了 想换个XL")[0]
     [ticket] = tickets(order_id)
@@ -242,15 +261,21 @@ def test_return_policy_names_the_last_day(servers):
 
 
 def test_quality_complaint_asks_for_photos(servers):
-    buyer, _ = buyer_with_order(S.COMPLETED, paid=timedelta(days=12), shipped=timedelta(days=11),
-                                signed=timedelta(days=10), completed=timedelta(days=5))
+    buyer, _ = buyer_with_order(
+        S.COMPLETED,
+        paid=timedelta(days=12),
+        shipped=timedelta(days=11),
+        signed=timedelta(days=10),
+        completed=timedelta(days=5),
+    )
     opened(servers, buyer)
     assert one_of(rest(servers, buyer, "衣服穿一次就破了个洞")[0], "aftersales.quality_ask_photos")
 
 
 def test_wrong_item_registers_a_resend(servers):
-    buyer, order_id = buyer_with_order(S.SIGNED, paid=timedelta(days=4), shipped=timedelta(days=3),
-                                       signed=timedelta(days=1))
+    buyer, order_id = buyer_with_order(
+        S.SIGNED, paid=timedelta(days=4), shipped=timedelta(days=3), signed=timedelta(days=1)
+    )
     opened(servers, buyer)
     reply = rest(servers, buyer, "发错颜色了 我要的黑色 收到的是白色")[0]
     [ticket] = tickets(order_id)

@@ -1,4 +1,5 @@
 """Outbound delivery to the console's callback: retried with backoff, failures recorded."""
+
 import json
 from pathlib import Path
 
@@ -12,8 +13,9 @@ from bot.store import conversations
 from bot.store.db import session_scope
 from bot.store.models import Delivery
 
-OUTBOUND_SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "docs" / "console-outbound.schema.json")
-                             .read_text(encoding="utf-8"))
+OUTBOUND_SCHEMA = json.loads(
+    (Path(__file__).resolve().parent.parent / "docs" / "console-outbound.schema.json").read_text(encoding="utf-8")
+)
 
 
 def _stored_reply(db_url) -> int:

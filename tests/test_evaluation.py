@@ -1,4 +1,5 @@
 """The evaluation's arithmetic and its near-duplicate check, on hand-made examples."""
+
 import pytest
 
 from bot.nlu.evaluation import FALLBACK, Example, Prediction, markdown, near_duplicates, score
@@ -13,8 +14,12 @@ def _pred(intent, confidence=0.9):
 
 
 def test_scores_per_intent_and_overall():
-    examples = [_ex("包邮吗", "ask_shipping_fee"), _ex("运费多少", "ask_shipping_fee"),
-                _ex("谢谢", "thank"), _ex("今天天气", "out_of_scope")]
+    examples = [
+        _ex("包邮吗", "ask_shipping_fee"),
+        _ex("运费多少", "ask_shipping_fee"),
+        _ex("谢谢", "thank"),
+        _ex("今天天气", "out_of_scope"),
+    ]
     predictions = [_pred("ask_shipping_fee"), _pred("thank"), _pred("thank"), _pred(FALLBACK, 0.2)]
     report = score(examples, predictions)
     assert report.accuracy == 0.5
@@ -29,8 +34,10 @@ def test_scores_per_intent_and_overall():
 
 def test_near_duplicates_catch_copies_not_paraphrases():
     training = ["什么时候发货", "能开发票吗", "顺丰包邮吗"]
-    examples = [_ex("什么时候發貨?", "ask_ship_time"),  # the same words, traditional and a "?"
-                _ex("哪天能寄出", "ask_ship_time")]    # the same need in other words
+    examples = [
+        _ex("什么时候發貨?", "ask_ship_time"),  # the same words, traditional and a "?"
+        _ex("哪天能寄出", "ask_ship_time"),
+    ]  # the same need in other words
     twins = near_duplicates(examples, training)
     assert twins == ["什么时候发货", None]
 

@@ -1,4 +1,5 @@
 """When the bot hands a buyer to a person (bot/service/handoff.py), besides the buyer asking."""
+
 from datetime import datetime
 
 from bot.service.handoff import INTENT_REASONS, in_service_hours, trigger

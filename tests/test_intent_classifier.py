@@ -1,21 +1,25 @@
 """The intent classifier's text normalisation and model, without Rasa."""
+
 import numpy as np
 import pytest
 
 from bot.nlu.classifier import NgramSvm, normalise
 
 
-@pytest.mark.parametrize("raw, folded", [
-    ("發貨了沒", "发货了没"),                      # traditional characters
-    ("ＸＬ有嗎", "xl有吗"),                        # full-width letters, upper case
-    ("订单[ORDERID_10358477]到哪了", "订单#到哪了"),  # JD's masked order id …
-    ("3847561029384756 到哪了", "# 到哪了"),         # … looks like a real one
-    ("[金额x]元包邮吗", "0元包邮吗"),
-    ("好的#E-s[数字x]", "好的"),                   # emoticon codes carry no request
-    ("175 130斤", "000 000斤"),                    # digits keep their length, not value
-    ("https://item.jd.com/100012345678.html 有货吗", "http://# 有货吗"),  # a link is a link
-    ("[链接x]这款有货吗", "http://#这款有货吗"),      # … and ends where the buyer's words begin
-])
+@pytest.mark.parametrize(
+    "raw, folded",
+    [
+        ("發貨了沒", "发货了没"),  # traditional characters
+        ("ＸＬ有嗎", "xl有吗"),  # full-width letters, upper case
+        ("订单[ORDERID_10358477]到哪了", "订单#到哪了"),  # JD's masked order id …
+        ("3847561029384756 到哪了", "# 到哪了"),  # … looks like a real one
+        ("[金额x]元包邮吗", "0元包邮吗"),
+        ("好的#E-s[数字x]", "好的"),  # emoticon codes carry no request
+        ("175 130斤", "000 000斤"),  # digits keep their length, not value
+        ("https://item.jd.com/100012345678.html 有货吗", "http://# 有货吗"),  # a link is a link
+        ("[链接x]这款有货吗", "http://#这款有货吗"),  # … and ends where the buyer's words begin
+    ],
+)
 def test_normalise_folds_spellings_that_mean_the_same(raw, folded):
     assert normalise(raw) == folded
 

@@ -1,5 +1,6 @@
 """Logistics decisions: ship date from the cut-off, the 72-hour limit, arrival dates, couriers,
 and what the buyer hears when a parcel is moving, stuck, undeliverable or signed but missing."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -53,20 +54,48 @@ def session(shop_db):
 _counter = iter(range(10**6))
 
 
-def make_order(session: Session, *, paid_at=None, status=None, province="浙江", city="杭州", express="YTO",
-               flag=None, shipped_at=None, shipment_status=None, events=(), signed_at=None) -> Order:
+def make_order(
+    session: Session,
+    *,
+    paid_at=None,
+    status=None,
+    province="浙江",
+    city="杭州",
+    express="YTO",
+    flag=None,
+    shipped_at=None,
+    shipment_status=None,
+    events=(),
+    signed_at=None,
+) -> Order:
     created = (paid_at or NOW) - timedelta(minutes=10)
     if status is None:
         status = OrderStatus.UNPAID if paid_at is None else (OrderStatus.SHIPPED if shipped_at else OrderStatus.PAID)
     order = Order(
-        id=f"3{next(_counter):018d}", shop_id=CFG.shop_id, buyer_id="tb_test", status=status,
-        created_at=created, paid_at=paid_at, shipped_at=shipped_at, signed_at=signed_at,
-        goods_fen=7900, freight_fen=0, express=express, receiver_name="王伟", receiver_phone="13800000000",
-        province=province, city=city, address="文三路1号", note="", flag=flag,
+        id=f"3{next(_counter):018d}",
+        shop_id=CFG.shop_id,
+        buyer_id="tb_test",
+        status=status,
+        created_at=created,
+        paid_at=paid_at,
+        shipped_at=shipped_at,
+        signed_at=signed_at,
+        goods_fen=7900,
+        freight_fen=0,
+        express=express,
+        receiver_name="王伟",
+        receiver_phone="13800000000",
+        province=province,
+        city=city,
+        address="文三路1号",
+        note="",
+        flag=flag,
     )
     if shipped_at is not None:
         order.shipment = Shipment(
-            express=express, tracking_no="YT1234567890123", status=shipment_status or ShipmentStatus.IN_TRANSIT,
+            express=express,
+            tracking_no="YT1234567890123",
+            status=shipment_status or ShipmentStatus.IN_TRANSIT,
             events=[TrackingEvent(time=t, location=loc, description=d) for t, loc, d in events],
         )
     session.add(order)
@@ -160,8 +189,13 @@ def test_closed_refunding_and_held_orders_get_no_ship_date(session):
 
 
 def test_shipped_order_names_time_courier_and_tracking_number(session):
-    order = make_order(session, paid_at=datetime(2026, 11, 19, 9, 0), shipped_at=datetime(2026, 11, 19, 15, 30),
-                       express="ZTO", events=[(datetime(2026, 11, 19, 15, 30), "杭州", "【杭州转运中心】已揽收")])
+    order = make_order(
+        session,
+        paid_at=datetime(2026, 11, 19, 9, 0),
+        shipped_at=datetime(2026, 11, 19, 15, 30),
+        express="ZTO",
+        events=[(datetime(2026, 11, 19, 15, 30), "杭州", "【杭州转运中心】已揽收")],
+    )
     replies = ship_time_reply(order, NOW, CFG)
     assert ids(replies) == ["logistics.shipped"]
     for text in texts(replies):
@@ -199,8 +233,9 @@ def test_late_order_is_still_late_during_the_rush(session):
 
 def test_arrival_date_to_xinjiang_and_zhejiang_uses_the_couriers_transit_days(session):
     shipped = datetime(2026, 11, 20, 9, 0)
-    xinjiang = make_order(session, paid_at=shipped - timedelta(hours=3), shipped_at=shipped, province="新疆",
-                          city="乌鲁木齐")
+    xinjiang = make_order(
+        session, paid_at=shipped - timedelta(hours=3), shipped_at=shipped, province="新疆", city="乌鲁木齐"
+    )
     zhejiang = make_order(session, paid_at=shipped - timedelta(hours=3), shipped_at=shipped)
     far, near = CFG.couriers["YTO"].days_to("新疆"), CFG.couriers["YTO"].days_to("浙江")
     assert far > near
@@ -285,16 +320,25 @@ def test_unknown_courier_gets_the_ones_the_shop_uses():
 
 def test_in_transit_gives_the_latest_scan_and_the_arrival_date(session):
     shipped = datetime(2026, 11, 19, 15, 0)
-    order = make_order(session, paid_at=shipped - timedelta(hours=5), shipped_at=shipped, province="广东",
-                       city="深圳", events=[
-                           (datetime(2026, 11, 20, 6, 0), "深圳", "【深圳转运中心】已到达"),  # listed first, newest
-                           (shipped, "杭州", "【杭州转运中心】已揽收"),
-                       ])
+    order = make_order(
+        session,
+        paid_at=shipped - timedelta(hours=5),
+        shipped_at=shipped,
+        province="广东",
+        city="深圳",
+        events=[
+            (datetime(2026, 11, 20, 6, 0), "深圳", "【深圳转运中心】已到达"),  # listed first, newest
+            (shipped, "杭州", "【杭州转运中心】已揽收"),
+        ],
+    )
     replies = tracking_reply(order, NOW, CFG)
     assert ids(replies) == ["logistics.in_transit"]
     slots = replies[0].slots
     assert (slots["event_time"], slots["event_place"], slots["event_desc"]) == (
-        "11月20日 06:00", "深圳", "【深圳转运中心】已到达")
+        "11月20日 06:00",
+        "深圳",
+        "【深圳转运中心】已到达",
+    )
     arrive = shipped + timedelta(days=CFG.couriers["YTO"].days_to("广东"))
     assert slots["arrival_date"] == f"{arrive.month}月{arrive.day}日"
     assert replies[0].handoff_reason is None
@@ -303,8 +347,13 @@ def test_in_transit_gives_the_latest_scan_and_the_arrival_date(session):
 
 def test_courier_reported_delay_apologises_and_promises_a_callback(session):
     shipped = NOW - timedelta(hours=20)
-    order = make_order(session, paid_at=shipped - timedelta(hours=2), shipped_at=shipped,
-                       shipment_status=ShipmentStatus.DELAYED, events=[(shipped, "杭州", "【杭州转运中心】已揽收")])
+    order = make_order(
+        session,
+        paid_at=shipped - timedelta(hours=2),
+        shipped_at=shipped,
+        shipment_status=ShipmentStatus.DELAYED,
+        events=[(shipped, "杭州", "【杭州转运中心】已揽收")],
+    )
     replies = tracking_reply(order, NOW, CFG)
     assert ids(replies) == ["logistics.parcel_delayed"]
     assert replies[0].slots["refund_hours"] == CFG.returns.refund_hours
@@ -317,19 +366,32 @@ def test_no_scan_for_longer_than_transit_days_counts_as_delayed(session):
     shipped = NOW - timedelta(days=2, hours=1)
     events = [(shipped, "杭州", "【杭州转运中心】已揽收")]
     near = make_order(session, paid_at=shipped - timedelta(hours=2), shipped_at=shipped, events=events)
-    far = make_order(session, paid_at=shipped - timedelta(hours=2), shipped_at=shipped, province="新疆",
-                     city="乌鲁木齐", events=events)
+    far = make_order(
+        session,
+        paid_at=shipped - timedelta(hours=2),
+        shipped_at=shipped,
+        province="新疆",
+        city="乌鲁木齐",
+        events=events,
+    )
     assert ids(tracking_reply(near, NOW, CFG)) == ["logistics.parcel_delayed"]
     assert ids(tracking_reply(far, NOW, CFG)) == ["logistics.in_transit"]
 
 
 def test_out_of_area_offers_pickup_or_ems_without_handoff(session):
     shipped = NOW - timedelta(days=3)
-    order = make_order(session, paid_at=shipped - timedelta(hours=2), shipped_at=shipped, province="西藏",
-                       city="拉萨", shipment_status=ShipmentStatus.OUT_OF_AREA, events=[
-                           (shipped, "杭州", "【杭州转运中心】已揽收"),
-                           (NOW - timedelta(hours=5), "拉萨", "【拉萨转运中心】收件地址超出派送范围，待处理"),
-                       ])
+    order = make_order(
+        session,
+        paid_at=shipped - timedelta(hours=2),
+        shipped_at=shipped,
+        province="西藏",
+        city="拉萨",
+        shipment_status=ShipmentStatus.OUT_OF_AREA,
+        events=[
+            (shipped, "杭州", "【杭州转运中心】已揽收"),
+            (NOW - timedelta(hours=5), "拉萨", "【拉萨转运中心】收件地址超出派送范围，待处理"),
+        ],
+    )
     replies = tracking_reply(order, NOW, CFG)
     assert ids(replies) == ["logistics.out_of_area"]
     assert replies[0].slots["event_place"] == "拉萨"
@@ -339,9 +401,15 @@ def test_out_of_area_offers_pickup_or_ems_without_handoff(session):
 
 def test_signed_but_not_received_hands_off_to_check_the_signature(session):
     shipped = NOW - timedelta(days=3)
-    order = make_order(session, paid_at=shipped - timedelta(hours=2), shipped_at=shipped,
-                       status=OrderStatus.SIGNED, shipment_status=ShipmentStatus.SIGNED,
-                       signed_at=NOW - timedelta(days=1), events=[(NOW - timedelta(days=1), "杭州", "已签收，签收人：快递柜")])
+    order = make_order(
+        session,
+        paid_at=shipped - timedelta(hours=2),
+        shipped_at=shipped,
+        status=OrderStatus.SIGNED,
+        shipment_status=ShipmentStatus.SIGNED,
+        signed_at=NOW - timedelta(days=1),
+        events=[(NOW - timedelta(days=1), "杭州", "已签收，签收人：快递柜")],
+    )
     missing = tracking_reply(order, NOW, CFG, buyer_says_missing=True)
     assert ids(missing) == ["logistics.signed_not_received"]
     assert missing[0].handoff_reason == "parcel_missing"
@@ -354,8 +422,11 @@ def test_signed_but_not_received_hands_off_to_check_the_signature(session):
 
 def test_tracking_an_unshipped_order_answers_when_it_ships(session):
     order = make_order(session, paid_at=datetime(2026, 11, 20, 8, 0))
-    assert tracking_reply(order, NOW, CFG) == ship_time_reply(order, NOW, CFG) == [
-        Reply("logistics.ships_today", {"cutoff": CFG.cutoff})]
+    assert (
+        tracking_reply(order, NOW, CFG)
+        == ship_time_reply(order, NOW, CFG)
+        == [Reply("logistics.ships_today", {"cutoff": CFG.cutoff})]
+    )
 
 
 def test_shipped_without_scans_yet_says_the_tracking_will_update(session):

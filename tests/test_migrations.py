@@ -1,4 +1,5 @@
 """The shop database upgrades in place (Alembic, bot/store/migrate.py)."""
+
 import re
 import sqlite3
 from pathlib import Path
@@ -28,8 +29,10 @@ def _row_counts(url: str) -> dict:
 
 def test_a_database_from_before_migrations_upgrades_with_every_row(tmp_path):
     url = _old_database(tmp_path)
-    inserted = {t: len(re.findall(rf'^INSERT INTO {t} VALUES', OLD_DATABASE.read_text(encoding="utf-8"), re.M))
-                for t in Base.metadata.tables}
+    inserted = {
+        t: len(re.findall(rf"^INSERT INTO {t} VALUES", OLD_DATABASE.read_text(encoding="utf-8"), re.M))
+        for t in Base.metadata.tables
+    }
     assert migrate.current_revision(url) is None and all(inserted.values())
 
     migrate.upgrade(url)
@@ -41,8 +44,10 @@ def test_a_database_from_before_migrations_upgrades_with_every_row(tmp_path):
         assert {a.status for a in session.execute(select(Agent)).scalars()} == {AgentStatus.AWAY}
         conv = session.execute(select(Conversation)).scalar_one()
         assert conv.handled_by is Handler.QUEUE and conv.handoff_reason == "buyer_asked"
-        assert [m.text for m in session.execute(select(Message).order_by(Message.id)).scalars()] == \
-            ["包邮吗", "亲，全店满99元包邮哦"]
+        assert [m.text for m in session.execute(select(Message).order_by(Message.id)).scalars()] == [
+            "包邮吗",
+            "亲，全店满99元包邮哦",
+        ]
 
 
 def test_upgrading_twice_changes_nothing(tmp_path):

@@ -5,6 +5,7 @@ and a second split by a writer who saw neither the training data nor the first s
 Floors, not exact figures: every intent must be recognised reasonably on its own, and the
 whole split well. `xiaoer eval` (with `--split` for the second) prints the full report.
 """
+
 import functools
 
 import pytest

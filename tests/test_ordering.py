@@ -1,4 +1,5 @@
 """Per-buyer ordering of console messages (connectors/ordering.py)."""
+
 import asyncio
 import random
 

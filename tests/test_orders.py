@@ -1,4 +1,5 @@
 """Which order the buyer means (bot/shop/orders.py), and order changes (bot/shop/order_changes.py)."""
+
 from datetime import datetime, timedelta
 
 import pytest
@@ -15,8 +16,17 @@ S = OrderStatus
 
 @pytest.fixture()
 def session(shop_db):
-    shop_db.add(Product(id=1, shop_id="qingshan", sku="QS-T001", title="经典纯棉圆领短袖T恤", category="T恤",
-                        price_fen=7900, material="棉"))
+    shop_db.add(
+        Product(
+            id=1,
+            shop_id="qingshan",
+            sku="QS-T001",
+            title="经典纯棉圆领短袖T恤",
+            category="T恤",
+            price_fen=7900,
+            material="棉",
+        )
+    )
     for buyer in ("alice", "bob"):
         shop_db.add(Buyer(id=buyer, shop_id="qingshan", nick=buyer, created_at=NOW))
     shop_db.flush()
@@ -24,11 +34,23 @@ def session(shop_db):
 
 
 def order(session, oid, buyer="alice", status=S.PAID, goods=79, province="浙江", items=1, hours_ago=1):
-    o = Order(id=oid, shop_id="qingshan", buyer_id=buyer, status=status, created_at=NOW - timedelta(hours=hours_ago),
-              paid_at=None if status is S.UNPAID else NOW - timedelta(hours=hours_ago), goods_fen=goods * 100,
-              express="YTO", receiver_name="王强", receiver_phone="13800000000", province=province, city="杭州",
-              address="文三路1号", note="",
-              items=[OrderItem(product_id=1, color="黑色", size="L", quantity=1, unit_price_fen=7900) for _ in range(items)])
+    o = Order(
+        id=oid,
+        shop_id="qingshan",
+        buyer_id=buyer,
+        status=status,
+        created_at=NOW - timedelta(hours=hours_ago),
+        paid_at=None if status is S.UNPAID else NOW - timedelta(hours=hours_ago),
+        goods_fen=goods * 100,
+        express="YTO",
+        receiver_name="王强",
+        receiver_phone="13800000000",
+        province=province,
+        city="杭州",
+        address="文三路1号",
+        note="",
+        items=[OrderItem(product_id=1, color="黑色", size="L", quantity=1, unit_price_fen=7900) for _ in range(items)],
+    )
     session.add(o)
     session.flush()
     return o

@@ -1,4 +1,5 @@
 """The quick-phrase library is checked at start-up, with errors that name file and line."""
+
 import shutil
 from pathlib import Path
 
@@ -60,13 +61,15 @@ def test_missing_category_is_reported(phrase_dir):
 
 def test_duplicate_id_is_reported(phrase_dir):
     (phrase_dir / "extra.yml").write_text(
-        "category: closing\nphrases:\n  - id: closing.goodbye\n    variants: [再见]\n", encoding="utf-8")
+        "category: closing\nphrases:\n  - id: closing.goodbye\n    variants: [再见]\n", encoding="utf-8"
+    )
     with pytest.raises(PhraseError, match="duplicate phrase id 'closing.goodbye'"):
         load_library(phrase_dir)
 
 
 def test_a_phrase_lives_in_the_file_named_after_its_id(phrase_dir):
     (phrase_dir / "extra.yml").write_text(
-        "category: closing\nphrases:\n  - id: closing.see_you\n    variants: [再见]\n", encoding="utf-8")
+        "category: closing\nphrases:\n  - id: closing.see_you\n    variants: [再见]\n", encoding="utf-8"
+    )
     with pytest.raises(PhraseError, match=r"extra.yml:3: .*move it to closing.yml"):
         load_library(phrase_dir)

@@ -1,4 +1,5 @@
 """The documented JSON Schema and the channel agree on what an event is."""
+
 import json
 import re
 from pathlib import Path

@@ -1,4 +1,5 @@
 """The faster check of action server answers accepts and refuses what Rasa's own does."""
+
 import jsonschema
 import pytest
 from rasa.core.actions.action import RemoteAction
@@ -6,12 +7,15 @@ from rasa.core.actions.action import RemoteAction
 from connectors import rasa_speedups
 
 
-@pytest.mark.parametrize("answer, valid", [
-    ({"events": [{"event": "slot", "name": "order_id", "value": "1"}], "responses": [{"text": "好的"}]}, True),
-    ({"events": [], "responses": []}, True),
-    ({"events": "not a list", "responses": []}, False),
-    ({"events": [{"no_event_key": 1}], "responses": []}, False),
-])
+@pytest.mark.parametrize(
+    "answer, valid",
+    [
+        ({"events": [{"event": "slot", "name": "order_id", "value": "1"}], "responses": [{"text": "好的"}]}, True),
+        ({"events": [], "responses": []}, True),
+        ({"events": "not a list", "responses": []}, False),
+        ({"events": [{"no_event_key": 1}], "responses": []}, False),
+    ],
+)
 def test_same_verdict_as_rasa(answer, valid):
     action = RemoteAction("action_answer", None)
     verdicts = []

@@ -1,5 +1,6 @@
 """A restart of the Rasa and action servers loses no conversation state: the tracker store
 is the SQL database, so a buyer halfway through the size form carries on at the same step."""
+
 import pytest
 
 from tests.helpers import new_buyer, renderings, rest

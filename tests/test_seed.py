@@ -45,7 +45,12 @@ def test_order_timelines_are_consistent(db_url):
 def test_problem_parcels_exist_for_the_logistics_answers(db_url):
     with session_scope() as s:
         statuses = set(s.execute(select(Shipment.status)).scalars())
-    assert {ShipmentStatus.DELAYED, ShipmentStatus.OUT_OF_AREA, ShipmentStatus.IN_TRANSIT, ShipmentStatus.SIGNED} <= statuses
+    assert {
+        ShipmentStatus.DELAYED,
+        ShipmentStatus.OUT_OF_AREA,
+        ShipmentStatus.IN_TRANSIT,
+        ShipmentStatus.SIGNED,
+    } <= statuses
 
 
 def test_regular_demo_buyer_has_an_order_in_every_state(db_url):

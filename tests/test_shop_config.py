@@ -1,4 +1,5 @@
 """shop.yml: the shop's facts, checked at start-up with errors naming the field."""
+
 import pytest
 import yaml
 
@@ -39,9 +40,16 @@ def test_missing_field_is_rejected(tmp_path):
         load_shop(path)
 
 
-@pytest.mark.parametrize("province,amount,fee", [
-    ("浙江", 98.9, 8), ("浙江", 99, 0), ("广东省", 150, 0), ("新疆", 500, 20), ("乌鲁木齐", 500, 20),
-])
+@pytest.mark.parametrize(
+    "province,amount,fee",
+    [
+        ("浙江", 98.9, 8),
+        ("浙江", 99, 0),
+        ("广东省", 150, 0),
+        ("新疆", 500, 20),
+        ("乌鲁木齐", 500, 20),
+    ],
+)
 def test_freight(province, amount, fee):
     assert freight_fee(shop(), province, amount) == fee
 

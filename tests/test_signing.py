@@ -1,4 +1,5 @@
 """Console request signatures (bot/signing.py)."""
+
 from bot.signing import MAX_SKEW_SECONDS, problem, sign, signed_headers
 
 SECRET = "s3cret"

@@ -1,4 +1,5 @@
 """Size advice: one concrete size from height and weight, honest beyond the chart (handbook §2)."""
+
 import itertools
 import random
 from typing import List
@@ -26,12 +27,28 @@ def make_product(session: Session, fit: str, model=(183, 70.0, "XL")) -> Product
     """A product with the demo brand's chart (who each size fits is the same for every cut)."""
     height, weight, size = model
     product = Product(
-        shop_id="qingshan", sku=f"T{next(_skus):03d}", title="纯棉短袖T恤", category="T恤", price_fen=7900,
-        material="100%棉", fit=fit, model_height_cm=height, model_weight_kg=weight, model_size=size,
+        shop_id="qingshan",
+        sku=f"T{next(_skus):03d}",
+        title="纯棉短袖T恤",
+        category="T恤",
+        price_fen=7900,
+        material="100%棉",
+        fit=fit,
+        model_height_cm=height,
+        model_weight_kg=weight,
+        model_size=size,
     )
     product.size_chart = [
-        SizeChartRow(position=i, size=s, height_min_cm=hmin, height_max_cm=hmax, weight_min_kg=wmin,
-                     weight_max_kg=wmax, chest_cm=chest, length_cm=length)
+        SizeChartRow(
+            position=i,
+            size=s,
+            height_min_cm=hmin,
+            height_max_cm=hmax,
+            weight_min_kg=wmin,
+            weight_max_kg=wmax,
+            chest_cm=chest,
+            length_cm=length,
+        )
         for i, (s, hmin, hmax, wmin, wmax, chest, length) in enumerate(BASE_CHART)
     ]
     session.add(product)
@@ -59,6 +76,7 @@ def ids(replies: List[Reply]) -> List[str]:
 
 
 # --- recommend_size ---------------------------------------------------------------------
+
 
 def test_170cm_65kg_in_a_standard_cut_gets_L(standard):
     advice = recommend_size(standard, 170, 65.0)
@@ -151,6 +169,7 @@ def test_never_a_size_too_small_or_more_than_one_up_in_a_regular_cut(session, fi
 
 # --- beyond the chart ---------------------------------------------------------------------
 
+
 def test_slightly_heavier_than_the_largest_size_gets_it_with_a_caveat(standard):
     advice = recommend_size(standard, 182, 105.0)  # 4XL holds 102.5 kg; half a size over is 107.5
     assert advice.size == "4XL"
@@ -202,6 +221,7 @@ def test_taller_than_the_chart_gets_a_length_caveat_not_a_bigger_chest(standard)
 
 
 # --- size_reply ---------------------------------------------------------------------------
+
 
 def test_missing_both_asks_for_height_and_weight(standard):
     assert size_reply(standard, None, None) == [Reply("size.ask_body")]
@@ -255,14 +275,17 @@ def test_no_model_reference_when_the_page_has_no_model(session):
     assert ids(fit_reply(product)) == ["size.fit_standard"]
 
 
-@pytest.mark.parametrize("asked,phrase", [
-    ("L", "size.asked_fits"),
-    ("l", "size.asked_fits"),
-    ("XL", "size.asked_too_big"),
-    ("2XL", "size.asked_too_big"),
-    ("M", "size.asked_too_small"),
-    ("5XL", "size.asked_not_offered"),
-])
+@pytest.mark.parametrize(
+    "asked,phrase",
+    [
+        ("L", "size.asked_fits"),
+        ("l", "size.asked_fits"),
+        ("XL", "size.asked_too_big"),
+        ("2XL", "size.asked_too_big"),
+        ("M", "size.asked_too_small"),
+        ("5XL", "size.asked_not_offered"),
+    ],
+)
 def test_asked_size_is_judged(standard, asked, phrase):
     main = size_reply(standard, 170, 65.0, asked_size=asked)[0]
     assert main.phrase_id == phrase
@@ -294,11 +317,15 @@ def test_asked_size_at_the_charts_edge_is_not_called_just_right(standard):
 
 # --- fit_reply ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("fit,phrase", [
-    ("standard", "size.fit_standard"),
-    ("runs_small", "size.fit_runs_small"),
-    ("runs_large", "size.fit_runs_large"),
-])
+
+@pytest.mark.parametrize(
+    "fit,phrase",
+    [
+        ("standard", "size.fit_standard"),
+        ("runs_small", "size.fit_runs_small"),
+        ("runs_large", "size.fit_runs_large"),
+    ],
+)
 def test_fit_reply_says_how_the_cut_runs_and_cites_the_model(session, fit, phrase):
     replies = fit_reply(make_product(session, fit))
     assert ids(replies) == [phrase, "size.model_reference"]
@@ -306,17 +333,28 @@ def test_fit_reply_says_how_the_cut_runs_and_cites_the_model(session, fit, phras
 
 # --- every phrase renders -----------------------------------------------------------------
 
+
 def test_every_size_phrase_renders_with_the_slots_the_logic_gives(session):
     standard, slim, loose = (make_product(session, fit) for fit in ("standard", "runs_small", "runs_large"))
     replies = [
-        *size_reply(standard, None, None), *size_reply(standard, 170, None), *size_reply(standard, None, 65.0),
-        *size_reply(standard, 170, 65.0), *size_reply(standard, 185, 60.0), *size_reply(standard, 165, 80.0),
-        *size_reply(standard, 182, 105.0), *size_reply(standard, 182, 115.0), *size_reply(standard, 155, 38.0),
-        *size_reply(standard, 160, 43.0), *size_reply(slim, 170, 65.0), *size_reply(loose, 170, 65.0),
+        *size_reply(standard, None, None),
+        *size_reply(standard, 170, None),
+        *size_reply(standard, None, 65.0),
+        *size_reply(standard, 170, 65.0),
+        *size_reply(standard, 185, 60.0),
+        *size_reply(standard, 165, 80.0),
+        *size_reply(standard, 182, 105.0),
+        *size_reply(standard, 182, 115.0),
+        *size_reply(standard, 155, 38.0),
+        *size_reply(standard, 160, 43.0),
+        *size_reply(slim, 170, 65.0),
+        *size_reply(loose, 170, 65.0),
         *size_reply(loose, 182, 105.0),
         *(size_reply(standard, 170, 65.0, asked_size=s)[0] for s in ("L", "M", "XL", "5XL")),
         size_reply(loose, 170, 65.0, asked_size="M")[0],
-        *fit_reply(standard), *fit_reply(slim), *fit_reply(loose),
+        *fit_reply(standard),
+        *fit_reply(slim),
+        *fit_reply(loose),
     ]
     lib = library()
     size_phrases = {pid for pid in lib.phrases if pid.startswith("size.")}

@@ -1,4 +1,5 @@
 """Suggested replies: top intents' quick-phrases, filled with the buyer's order data."""
+
 from datetime import datetime
 
 from sqlalchemy import create_engine
@@ -12,22 +13,40 @@ NOW = datetime(2026, 11, 20, 10, 30)
 
 
 def _session_with_order():
-    engine = create_engine("sqlite://")
+    engine = create_engine("sqlite://", future=True)
     Base.metadata.create_all(engine)
-    s = Session(engine)
+    s = Session(engine, future=True)
     s.add(Shop(id="qingshan", name="青衫"))
     s.add(Buyer(id="b1", shop_id="qingshan", nick="阿强", created_at=NOW))
-    s.add(Order(id="3000000000000001234", shop_id="qingshan", buyer_id="b1", status=OrderStatus.PAID, created_at=NOW,
-                paid_at=NOW, goods_fen=7900, express="SF", receiver_name="王强", receiver_phone="138",
-                province="浙江", city="杭州", address="x", note=""))
+    s.add(
+        Order(
+            id="3000000000000001234",
+            shop_id="qingshan",
+            buyer_id="b1",
+            status=OrderStatus.PAID,
+            created_at=NOW,
+            paid_at=NOW,
+            goods_fen=7900,
+            express="SF",
+            receiver_name="王强",
+            receiver_phone="138",
+            province="浙江",
+            city="杭州",
+            address="x",
+            note="",
+        )
+    )
     s.flush()
     return s
 
 
 def test_three_suggestions_ranked_by_confidence():
     s = _session_with_order()
-    ranking = [{"name": "ask_shipping_fee", "confidence": 0.8}, {"name": "bargain", "confidence": 0.15},
-               {"name": "ask_gift", "confidence": 0.05}]
+    ranking = [
+        {"name": "ask_shipping_fee", "confidence": 0.8},
+        {"name": "bargain", "confidence": 0.15},
+        {"name": "ask_gift", "confidence": 0.05},
+    ]
     found = suggest(s, shop(), "b1", ranking, seed="m1")
     assert [x.intent for x in found] == ["ask_shipping_fee", "bargain", "ask_gift"]
     assert "99" in found[0].text and found[0].confidence == 0.8
@@ -42,6 +61,11 @@ def test_phrases_are_filled_from_the_order_and_skipped_when_they_cannot_be():
 
 def test_fallback_is_never_suggested():
     s = _session_with_order()
-    found = suggest(s, shop(), "b1", [{"name": "nlu_fallback", "confidence": 0.9},
-                                       {"name": "ask_shipping_fee", "confidence": 0.1}], seed="m3")
+    found = suggest(
+        s,
+        shop(),
+        "b1",
+        [{"name": "nlu_fallback", "confidence": 0.9}, {"name": "ask_shipping_fee", "confidence": 0.1}],
+        seed="m3",
+    )
     assert found and all(x.intent == "ask_shipping_fee" for x in found)

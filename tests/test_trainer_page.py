@@ -1,6 +1,7 @@
 """The trainer page, through the real page in headless Chromium and the real servers: a
 misread buyer message shows up for review, the trainer picks the right intent, and it lands
 in the trainers' NLU file; the page and its API need a login."""
+
 import pytest
 import requests
 from sqlalchemy import select
@@ -18,7 +19,10 @@ pytestmark = [pytest.mark.servers, pytest.mark.browser]
 def test_trainer_pages_need_a_login(servers):
     base = servers.urls["console"]
     assert requests.get(base + "/api/trainer/review", timeout=10).status_code == 401
-    assert requests.post(base + "/api/trainer/label", json={"message_id": 1, "intent": "thank"}, timeout=10).status_code == 401
+    assert (
+        requests.post(base + "/api/trainer/label", json={"message_id": 1, "intent": "thank"}, timeout=10).status_code
+        == 401
+    )
     page = requests.get(base + "/trainer", timeout=10, allow_redirects=False)
     assert page.status_code == 302 and page.headers["Location"] == "/login"
 
@@ -47,8 +51,9 @@ def test_a_misread_message_is_labelled_into_training_data(servers, browser):  # 
     # The same message again is refused with the reason, and nothing is written twice.
     http = requests.Session()
     http.cookies.update({c["name"]: c["value"] for c in page.context.cookies()})
-    again = http.post(servers.urls["console"] + "/api/trainer/label",
-                      json={"message_id": message_id, "intent": "thank"}, timeout=10)
+    again = http.post(
+        servers.urls["console"] + "/api/trainer/label", json={"message_id": message_id, "intent": "thank"}, timeout=10
+    )
     assert again.status_code == 409 and "already labelled" in again.json()["error"]
     assert read_examples(settings.TRAINER_FILE) == {"out_of_scope": labelled}
 

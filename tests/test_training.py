@@ -1,4 +1,5 @@
 """The model is retrained exactly when its inputs change."""
+
 import shutil
 
 from bot.nlu.training import model_path, pipeline_sources

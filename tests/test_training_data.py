@@ -1,4 +1,5 @@
 """The NLU training data is complete and clean by Rasa's own validator."""
+
 import os
 import subprocess
 from collections import Counter
@@ -10,14 +11,24 @@ from bot.nlu.training import rasa_bin
 from bot.settings import ROOT
 
 MIN_EXAMPLES = 80
-BUSY_INTENTS = ["greet", "ask_ship_time", "track_package", "request_refund", "ask_size", "bargain",
-                "ask_product", "ask_promotion"]
+BUSY_INTENTS = [
+    "greet",
+    "ask_ship_time",
+    "track_package",
+    "request_refund",
+    "ask_size",
+    "bargain",
+    "ask_product",
+    "ask_promotion",
+]
 
 
 def _counts() -> Counter:
     from rasa.shared.nlu.training_data.loading import load_data
 
-    return Counter(m.get("intent") for p in sorted(ROOT.glob("data/nlu/**/*.yml")) for m in load_data(str(p)).intent_examples)
+    return Counter(
+        m.get("intent") for p in sorted(ROOT.glob("data/nlu/**/*.yml")) for m in load_data(str(p)).intent_examples
+    )
 
 
 def test_every_intent_has_enough_examples():
@@ -31,7 +42,13 @@ def test_every_intent_has_enough_examples():
 
 def test_rasa_data_validate_is_clean():
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run([rasa_bin(), "data", "validate", "--fail-on-warnings"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [rasa_bin(), "data", "validate", "--fail-on-warnings"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     complaints = [line for line in (result.stdout + result.stderr).splitlines() if "UserWarning" in line]
     assert result.returncode == 0 and not complaints, "\n".join(complaints) or result.stderr[-2000:]

@@ -1,6 +1,7 @@
 """The agent workbench and the queue, through the real pages in headless Chromium and the
 real servers: login, a waiting buyer, one-click suggested replies reaching the buyer's
 page, capacity, and a queue that counts down as agents free up."""
+
 import shutil
 
 import pytest
@@ -18,8 +19,11 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 def _reset(max_sessions):
     with session_scope() as s:
         s.execute(update(Agent).values(status="away", max_sessions=max_sessions))
-        s.execute(update(Conversation).where(Conversation.handled_by != "bot")
-                  .values(handled_by="bot", agent_id=None, queued_at=None))
+        s.execute(
+            update(Conversation)
+            .where(Conversation.handled_by != "bot")
+            .values(handled_by="bot", agent_id=None, queued_at=None)
+        )
         s.execute(update(Shop).values(mode="auto"))
 
 
@@ -38,9 +42,18 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic"])
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
         yield b
         b.close()
 
@@ -88,8 +101,9 @@ def test_agent_answers_a_buyer_with_a_suggested_reply(browser, servers, pool):
     assert len(agent.locator(".suggestion").all()) == 3
     first.click()
 
-    buyer_page.wait_for_function("[...document.querySelectorAll('.msg .meta')].some(m => m.textContent === '人工客服')",
-                                 timeout=15000)
+    buyer_page.wait_for_function(
+        "[...document.querySelectorAll('.msg .meta')].some(m => m.textContent === '人工客服')", timeout=15000
+    )
     shown = buyer_page.locator(".msg.bot .bubble").last.inner_text()
     with session_scope() as s:
         sent = s.execute(select(Message).where(Message.sender == "agent").order_by(Message.id.desc())).scalars().first()
@@ -107,8 +121,9 @@ def test_capacity_then_a_queue_that_counts_down(browser, servers, pool):
     for buyer in buyers[:2]:
         buyer_says(servers, buyer, "转人工")
     with session_scope() as s:
-        holders = [s.execute(select(Conversation).where(Conversation.buyer_id == b)).scalar_one().agent_id
-                   for b in buyers[:2]]
+        holders = [
+            s.execute(select(Conversation).where(Conversation.buyer_id == b)).scalar_one().agent_id for b in buyers[:2]
+        ]
     assert None not in holders and holders[0] != holders[1]  # each agent's limit of one is respected
 
     third = buyer_says(servers, buyers[2], "转人工")["replies"][0]["text"]
@@ -129,8 +144,11 @@ def test_capacity_then_a_queue_that_counts_down(browser, servers, pool):
         third_conv = s.execute(select(Conversation).where(Conversation.buyer_id == buyers[2])).scalar_one()
         fourth_conv = s.execute(select(Conversation).where(Conversation.buyer_id == buyers[3])).scalar_one()
         assert third_conv.handled_by == "agent"
-        update_for_fourth = s.execute(select(Message.text).where(Message.conversation_id == fourth_conv.id,
-                                                                 Message.kind == "notice")).scalars().all()
+        update_for_fourth = (
+            s.execute(select(Message.text).where(Message.conversation_id == fourth_conv.id, Message.kind == "notice"))
+            .scalars()
+            .all()
+        )
     assert any(matches(t, "peak.queue_update") and "1" in t for t in update_for_fourth)
 
 
@@ -145,7 +163,9 @@ def test_a_handed_off_buyer_talks_to_the_agent_not_the_bot(servers, pool):
     with session_scope() as s:
         conv = s.execute(select(Conversation).where(Conversation.buyer_id == buyer)).scalar_one()
         assert conv.handled_by == "agent" and conv.skill == "aftersale"
-        stored = s.execute(select(Message).where(Message.conversation_id == conv.id, Message.text == "包邮吗")).scalar_one()
+        stored = s.execute(
+            select(Message).where(Message.conversation_id == conv.id, Message.text == "包邮吗")
+        ).scalar_one()
         assert stored.answered_at is not None  # delivered to the agent, not lost
 
 
@@ -153,6 +173,8 @@ def test_pages_need_a_login_and_agents_stay_in_their_shop(servers):
     base = servers.urls["console"]
     assert requests.get(base + "/workbench", allow_redirects=False, timeout=10).status_code == 302
     assert requests.get(base + "/api/queue", timeout=10).status_code == 401
-    assert requests.post(base + "/api/login", json={"login": "xiaomei", "password": "nope"}, timeout=10).status_code == 401
+    assert (
+        requests.post(base + "/api/login", json={"login": "xiaomei", "password": "nope"}, timeout=10).status_code == 401
+    )
     forged = {"xiaoer_agent": "1.0123456789abcdef0123456789abcdef"}
     assert requests.get(base + "/api/queue", cookies=forged, timeout=10).status_code == 401

@@ -5,6 +5,7 @@
 FallbackClassifier only relabels low-confidence messages, so the thresholds can be
 simulated from one parse instead of one training run each.
 """
+
 import asyncio
 import sys
 
@@ -33,8 +34,10 @@ def main() -> None:
             r = score(examples, preds)
             oos = [p.intent for e, p in zip(examples, preds) if e.intent == "out_of_scope"]
             oos_ok = sum(i in ("out_of_scope", FALLBACK) for i in oos) / len(oos)
-            print(f"threshold {threshold:.2f} ambiguity {ambiguity:.2f}: accuracy {r.accuracy:.3f} "
-                  f"macro-F1 {r.macro_f1:.3f} fallback {r.fallback_rate:.1%} out_of_scope→oos/fallback {oos_ok:.0%}")
+            print(
+                f"threshold {threshold:.2f} ambiguity {ambiguity:.2f}: accuracy {r.accuracy:.3f} "
+                f"macro-F1 {r.macro_f1:.3f} fallback {r.fallback_rate:.1%} out_of_scope→oos/fallback {oos_ok:.0%}"
+            )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """aiohttp app factory for the console: the store chat page, the workbench and queue, the
 trainer page, each adding its own routes and state."""
+
 from __future__ import annotations
 
 from aiohttp import web

@@ -1,5 +1,6 @@
 """Who is asking: the signed cookies that name a buyer (the store chat page) or an agent
 (the workbench, queue and trainer pages), and the pages and APIs that need one."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,9 @@ def json_error(status: type, message: str) -> web.HTTPException:
 
 
 def set_identity(resp: web.StreamResponse, cookie: str, kind: str, value: str) -> None:
-    resp.set_cookie(cookie, signing.cookie_value(settings.console_secret(), kind, value),
-                    httponly=True, samesite="Strict")
+    resp.set_cookie(
+        cookie, signing.cookie_value(settings.console_secret(), kind, value), httponly=True, samesite="Strict"
+    )
 
 
 def current_agent_id(request: web.Request) -> Optional[int]:

@@ -1,5 +1,6 @@
 """The console app's one HTTP client, and what it asks the Rasa server: relay a buyer's event
 to the console channel, read a message (NLU), which model is in service, swap models."""
+
 from __future__ import annotations
 
 import json

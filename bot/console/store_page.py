@@ -4,6 +4,7 @@ The buyer a page speaks for is fixed by a signed cookie set when the buyer enter
 (POST /api/session), so a page can read and write only its own buyer's conversation.
 Events go to the Rasa console channel signed like a real console (rasa_client.py).
 """
+
 from __future__ import annotations
 
 import re
@@ -62,14 +63,30 @@ async def history(request: web.Request) -> web.Response:
     after = int(request.query.get("after", "0")) if request.query.get("after", "0").isdigit() else 0
     with session_scope() as session:
         conv = session.execute(
-            select(Conversation).where(Conversation.buyer_id == buyer_id, Conversation.shop_id == shop().shop_id)
-            .order_by(Conversation.id.desc()).limit(1)
+            select(Conversation)
+            .where(Conversation.buyer_id == buyer_id, Conversation.shop_id == shop().shop_id)
+            .order_by(Conversation.id.desc())
+            .limit(1)
         ).scalar_one_or_none()
-        rows = [] if conv is None else session.execute(
-            select(Message).where(Message.conversation_id == conv.id, Message.id > after).order_by(Message.id)
-        ).scalars().all()
-        messages = [{"id": m.message_id if m.direction == Direction.IN else f"r{m.id}", "n": m.id,
-                     "sender": m.sender, "text": m.text, "kind": m.kind} for m in rows]
+        rows = (
+            []
+            if conv is None
+            else session.execute(
+                select(Message).where(Message.conversation_id == conv.id, Message.id > after).order_by(Message.id)
+            )
+            .scalars()
+            .all()
+        )
+        messages = [
+            {
+                "id": m.message_id if m.direction == Direction.IN else f"r{m.id}",
+                "n": m.id,
+                "sender": m.sender,
+                "text": m.text,
+                "kind": m.kind,
+            }
+            for m in rows
+        ]
     return web.json_response({"buyer_id": buyer_id, "messages": messages})
 
 
@@ -77,9 +94,11 @@ async def orders(request: web.Request) -> web.Response:
     """The buyer's recent orders, to send one as an order card."""
     buyer_id = require_buyer(request)
     with session_scope() as session:
-        rows = session.execute(
-            select(Order).where(Order.buyer_id == buyer_id).order_by(Order.created_at.desc()).limit(5)
-        ).scalars().all()
+        rows = (
+            session.execute(select(Order).where(Order.buyer_id == buyer_id).order_by(Order.created_at.desc()).limit(5))
+            .scalars()
+            .all()
+        )
         listed = [{"id": o.id, "label": describe(o)} for o in rows]
     return web.json_response({"orders": listed})
 
@@ -96,13 +115,15 @@ async def chat(request: web.Request) -> web.Response:
     if kind not in PAGE_EVENTS:
         return web.json_response({"error": f"unknown event type: {kind}"}, status=422)
     event = {k: v for k, v in body.items() if k in ("text", "order_id", "sku", "code")}
-    event.update({
-        "message_id": str(body.get("message_id") or uuid.uuid4()),
-        "shop_id": shop().shop_id,
-        "buyer_id": buyer_id,
-        "buyer_nick": str(body.get("buyer_nick") or ""),
-        "type": kind,
-    })
+    event.update(
+        {
+            "message_id": str(body.get("message_id") or uuid.uuid4()),
+            "shop_id": shop().shop_id,
+            "buyer_id": buyer_id,
+            "buyer_nick": str(body.get("buyer_nick") or ""),
+            "type": kind,
+        }
+    )
     try:
         status, answer = await rasa_client.relay_event(request.app, event)
     except aiohttp.ClientError as exc:

@@ -5,6 +5,7 @@ Same login as the workbench; a trainer sees only their own shop's messages. Labe
 written to settings.TRAINER_FILE (bot/nlu/curation.py). Retraining runs `xiaoer train` and
 `xiaoer compare` as child processes, one job at a time, so the console keeps serving.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -40,10 +41,19 @@ async def review(request: web.Request) -> web.Response:
     with session_scope() as session:
         shop_id = session.get(Agent, agent_id).shop_id
         items = curation.review_queue(session, shop_id, shop().handoff.low_confidence)
-        rows = [{"id": c.message_id, "text": c.text, "intent": c.intent,
-                 "confidence": None if c.confidence is None else round(c.confidence, 2),
-                 "reason": c.reason, "suggested": c.suggested, "at": c.at.isoformat(timespec="seconds"),
-                 "labelled": labelled.get(curation.as_example(c.text))} for c in items]
+        rows = [
+            {
+                "id": c.message_id,
+                "text": c.text,
+                "intent": c.intent,
+                "confidence": None if c.confidence is None else round(c.confidence, 2),
+                "reason": c.reason,
+                "suggested": c.suggested,
+                "at": c.at.isoformat(timespec="seconds"),
+                "labelled": labelled.get(curation.as_example(c.text)),
+            }
+            for c in items
+        ]
     shown = settings.TRAINER_FILE
     if shown.is_relative_to(settings.ROOT):
         shown = shown.relative_to(settings.ROOT)
@@ -54,7 +64,7 @@ async def label(request: web.Request) -> web.Response:
     agent_id = require_agent(request)
     body = await read_json(request)
     if not isinstance(body.get("message_id"), int) or not isinstance(body.get("intent"), str):
-        return web.json_response({"error": "send {\"message_id\": <int>, \"intent\": <name>}"}, status=400)
+        return web.json_response({"error": 'send {"message_id": <int>, "intent": <name>}'}, status=400)
     with session_scope() as session:
         shop_id = session.get(Agent, agent_id).shop_id
         msg = session.get(Message, body["message_id"])
@@ -103,9 +113,16 @@ class RetrainJob:
     def as_json(self) -> Dict[str, Any]:
         elapsed = time.monotonic() - self.phase_started if self.running else 0.0
         progress = min(0.95, elapsed / EXPECTED_SECONDS[self.state]) if self.running else None
-        return {"state": self.state, "elapsed_seconds": round(elapsed), "progress": progress,
-                "live": self.live and Path(self.live).name, "candidate": self.candidate and Path(self.candidate).name,
-                "result": self.result, "error": self.error, "activated": self.activated}
+        return {
+            "state": self.state,
+            "elapsed_seconds": round(elapsed),
+            "progress": progress,
+            "live": self.live and Path(self.live).name,
+            "candidate": self.candidate and Path(self.candidate).name,
+            "result": self.result,
+            "error": self.error,
+            "activated": self.activated,
+        }
 
 
 RETRAIN = web.AppKey("retrain", RetrainJob)
@@ -114,8 +131,14 @@ RETRAIN = web.AppKey("retrain", RetrainJob)
 async def _child(*args: str) -> List[str]:
     """Runs `xiaoer <args>` in the project; its output lines, or RuntimeError with the tail."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", *args, cwd=str(settings.ROOT),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "bot.cli",
+        *args,
+        cwd=str(settings.ROOT),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await proc.communicate()
     if proc.returncode != 0:
         tail = (err or out).decode(errors="replace").strip().splitlines()[-3:]

@@ -5,6 +5,7 @@ The Rasa console channel tells this app (POST /internal/buyer-message, signed) w
 message is waiting for an agent; the app pushes it to the agent's open workbench with the
 top three suggested replies.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -48,6 +49,7 @@ logger = logging.getLogger(__name__)
 
 # --- login ------------------------------------------------------------------------------------
 
+
 async def login_page(_: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "login.html")
 
@@ -79,6 +81,7 @@ async def logout(request: web.Request) -> web.Response:
 
 # --- the queue --------------------------------------------------------------------------------
 
+
 async def queue_api(request: web.Request) -> web.Response:
     """Who waits and for how long: nobody waits unseen."""
     agent_id = require_agent(request)
@@ -90,17 +93,31 @@ async def queue_api(request: web.Request) -> web.Response:
         for conv in waiting:
             buyer = session.get(Buyer, conv.buyer_id)
             place = agents.place_in_queue(session, conv, shop(), now)
-            rows.append({"conversation_id": conv.id, "buyer": buyer.nick if buyer else conv.buyer_id,
-                         "skill": conv.skill, "reason": conv.handoff_reason,
-                         "waited_seconds": int((now - conv.queued_at).total_seconds()) if conv.queued_at else 0,
-                         "position": place.position if place else None})
-        pool = [{"name": a.name, "status": a.status, "load": agents.load(session, a), "max": a.max_sessions,
-                 "skills": a.skills}
-                for a in session.execute(select(Agent).where(Agent.shop_id == agent.shop_id)).scalars()]
+            rows.append(
+                {
+                    "conversation_id": conv.id,
+                    "buyer": buyer.nick if buyer else conv.buyer_id,
+                    "skill": conv.skill,
+                    "reason": conv.handoff_reason,
+                    "waited_seconds": int((now - conv.queued_at).total_seconds()) if conv.queued_at else 0,
+                    "position": place.position if place else None,
+                }
+            )
+        pool = [
+            {
+                "name": a.name,
+                "status": a.status,
+                "load": agents.load(session, a),
+                "max": a.max_sessions,
+                "skills": a.skills,
+            }
+            for a in session.execute(select(Agent).where(Agent.shop_id == agent.shop_id)).scalars()
+        ]
     return web.json_response({"waiting": rows, "agents": pool})
 
 
 # --- pushing to agents ------------------------------------------------------------------------
+
 
 class Hub:
     """Open workbench sockets by agent."""
@@ -134,11 +151,13 @@ async def suggestions_for(app: web.Application, message_id: str) -> List[Dict[st
     reading = await rasa_client.parse(app, text)
     with session_scope() as session:
         msg = conversations.find_message(session, message_id)
-        top = (reading.get("intent") or {})
+        top = reading.get("intent") or {}
         if top.get("name"):
             conversations.label(session, message_id, top["name"], top.get("confidence"))
-        return [s.as_dict() for s in suggest(session, shop(), buyer_id, reading.get("intent_ranking") or [],
-                                             seed=message_id)]
+        return [
+            s.as_dict()
+            for s in suggest(session, shop(), buyer_id, reading.get("intent_ranking") or [], seed=message_id)
+        ]
 
 
 async def buyer_message(request: web.Request) -> web.Response:
@@ -158,14 +177,21 @@ async def buyer_message(request: web.Request) -> web.Response:
         message = _message_json(msg)
     suggestions = await suggestions_for(request.app, event["message_id"])
     await request.app[HUB].send(agent_id, state(agent_id))  # a newly assigned buyer appears in the list
-    await request.app[HUB].send(agent_id, {
-        "type": "buyer_message", "conversation_id": event["conversation_id"], "message": message,
-        "suggestions": suggestions, "suggest_ms": round((time.perf_counter() - started) * 1000, 1),
-    })
+    await request.app[HUB].send(
+        agent_id,
+        {
+            "type": "buyer_message",
+            "conversation_id": event["conversation_id"],
+            "message": message,
+            "suggestions": suggestions,
+            "suggest_ms": round((time.perf_counter() - started) * 1000, 1),
+        },
+    )
     return web.json_response({"delivered": True})
 
 
 # --- the workbench socket ---------------------------------------------------------------------
+
 
 def _message_json(m: Message) -> Dict[str, Any]:
     return {"id": m.id, "sender": m.sender, "text": m.text, "kind": m.kind, "time": m.created_at.strftime("%H:%M")}
@@ -176,27 +202,48 @@ def state(agent_id: int) -> Dict[str, Any]:
     now = clock.now()
     with session_scope() as session:
         agent = session.get(Agent, agent_id)
-        mine = session.execute(
-            select(Conversation).where(Conversation.agent_id == agent.id, Conversation.handled_by == Handler.AGENT)
-            .order_by(Conversation.last_message_at.desc())
-        ).scalars().all()
-        with_bot = session.execute(
-            select(Conversation).where(Conversation.shop_id == agent.shop_id, Conversation.handled_by == Handler.BOT)
-            .order_by(Conversation.last_message_at.desc()).limit(10)
-        ).scalars().all()
+        mine = (
+            session.execute(
+                select(Conversation)
+                .where(Conversation.agent_id == agent.id, Conversation.handled_by == Handler.AGENT)
+                .order_by(Conversation.last_message_at.desc())
+            )
+            .scalars()
+            .all()
+        )
+        with_bot = (
+            session.execute(
+                select(Conversation)
+                .where(Conversation.shop_id == agent.shop_id, Conversation.handled_by == Handler.BOT)
+                .order_by(Conversation.last_message_at.desc())
+                .limit(10)
+            )
+            .scalars()
+            .all()
+        )
         waiting = agents.queue(session, agent.shop_id, shop(), now)
 
         def row(c: Conversation) -> Dict[str, Any]:
             buyer = session.get(Buyer, c.buyer_id)
-            last = session.execute(select(Message).where(Message.conversation_id == c.id)
-                                   .order_by(Message.id.desc()).limit(1)).scalar_one_or_none()
-            return {"id": c.id, "buyer": buyer.nick if buyer else c.buyer_id, "reason": c.handoff_reason,
-                    "last": last.text[:40] if last else ""}
+            last = session.execute(
+                select(Message).where(Message.conversation_id == c.id).order_by(Message.id.desc()).limit(1)
+            ).scalar_one_or_none()
+            return {
+                "id": c.id,
+                "buyer": buyer.nick if buyer else c.buyer_id,
+                "reason": c.handoff_reason,
+                "last": last.text[:40] if last else "",
+            }
 
         return {
             "type": "state",
-            "agent": {"name": agent.name, "status": agent.status, "load": agents.load(session, agent),
-                      "max": agent.max_sessions, "skills": agent.skills},
+            "agent": {
+                "name": agent.name,
+                "status": agent.status,
+                "load": agents.load(session, agent),
+                "max": agent.max_sessions,
+                "skills": agent.skills,
+            },
             "mode": conversations.shop_mode(session, agent.shop_id),
             "mine": [row(c) for c in mine],
             "with_bot": [row(c) for c in with_bot],
@@ -217,20 +264,42 @@ async def conversation_view(app: web.Application, agent_id: int, conversation_id
     with session_scope() as session:
         agent = session.get(Agent, agent_id)
         conv = _own_conversation(session, agent, conversation_id, take=True)
-        msgs = session.execute(select(Message).where(Message.conversation_id == conv.id)
-                               .order_by(Message.id)).scalars().all()
+        msgs = (
+            session.execute(select(Message).where(Message.conversation_id == conv.id).order_by(Message.id))
+            .scalars()
+            .all()
+        )
         last_in = next((m for m in reversed(msgs) if m.direction == Direction.IN and m.message_id), None)
-        orders = session.execute(select(Order).where(Order.buyer_id == conv.buyer_id)
-                                 .order_by(Order.created_at.desc()).limit(5)).scalars().all()
-        tickets = session.execute(select(AfterSaleTicket).where(AfterSaleTicket.order_id.in_([o.id for o in orders]))
-                                  ).scalars().all()
+        orders = (
+            session.execute(
+                select(Order).where(Order.buyer_id == conv.buyer_id).order_by(Order.created_at.desc()).limit(5)
+            )
+            .scalars()
+            .all()
+        )
+        tickets = (
+            session.execute(select(AfterSaleTicket).where(AfterSaleTicket.order_id.in_([o.id for o in orders])))
+            .scalars()
+            .all()
+        )
         view = {
-            "type": "conversation", "id": conv.id, "handled_by": conv.handled_by, "mine": conv.agent_id == agent.id,
+            "type": "conversation",
+            "id": conv.id,
+            "handled_by": conv.handled_by,
+            "mine": conv.agent_id == agent.id,
             "messages": [_message_json(m) for m in msgs[-50:]],
             "summary": agents.summary(session, conv),
             "orders": [{"id": o.id, "label": describe(o), "total": o.total_fen / 100, "note": o.note} for o in orders],
-            "tickets": [{"number": t.number, "kind": t.kind.value, "status": t.status.value, "reason": t.reason,
-                         "due": t.due_at.strftime("%m-%d %H:%M")} for t in tickets],
+            "tickets": [
+                {
+                    "number": t.number,
+                    "kind": t.kind.value,
+                    "status": t.status.value,
+                    "reason": t.reason,
+                    "due": t.due_at.strftime("%m-%d %H:%M"),
+                }
+                for t in tickets
+            ],
         }
         last_id = last_in.message_id if last_in else None
     view["suggestions"] = await suggestions_for(app, last_id) if last_id else []
@@ -243,8 +312,7 @@ def search_phrases(query: str) -> List[Dict[str, Any]]:
     for p in library().phrases.values():
         haystack = " ".join([p.id, p.title, *p.variants]).lower()
         if query and query in haystack:
-            found.append({"id": p.id, "title": p.title, "category": CATEGORIES[p.category],
-                          "text": p.variants[0]})
+            found.append({"id": p.id, "title": p.title, "category": CATEGORIES[p.category], "text": p.variants[0]})
     return found[:20]
 
 

@@ -4,6 +4,7 @@ Logs exported from JD and Taobao mask private data ([ORDERID_10358477], [金额x
 and store emoticons as codes (#E-s[数字x], /:^_^). The intent classifier turns each mask into
 what it stands for; the entity extractor skips them all (the "s" in #E-s is no size S).
 """
+
 import re
 
 # (pattern on lower-cased text, what the masked thing looks like after normalisation)

@@ -14,6 +14,7 @@ Confidence: the SVM's decision scores go through a softmax whose temperature is 
 cross-validated scores of the training data, so FallbackClassifier's threshold means the
 same thing from one training run to the next.
 """
+
 from __future__ import annotations
 
 import json
@@ -72,8 +73,9 @@ class NgramSvm:
     syllables), so a homophone typo (包油, 发或) still looks like what the buyer meant.
     """
 
-    def __init__(self, char_max_ngram: int = 2, word_max_ngram: int = 2, pinyin_max_ngram: int = 2,
-                 c: float = 0.7) -> None:
+    def __init__(
+        self, char_max_ngram: int = 2, word_max_ngram: int = 2, pinyin_max_ngram: int = 2, c: float = 0.7
+    ) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.svm import LinearSVC
 
@@ -158,6 +160,11 @@ class NgramSvm:
             raise RuntimeError(f"{path} holds types outside sklearn/numpy/scipy: {foreign}")
         parts = sio.load(path, trusted=untrusted)
         model = cls()
-        model.chars, model.words, model.sounds, model.svm = parts["chars"], parts["words"], parts["sounds"], parts["svm"]
+        model.chars, model.words, model.sounds, model.svm = (
+            parts["chars"],
+            parts["words"],
+            parts["sounds"],
+            parts["svm"],
+        )
         model.temperature = json.loads((directory / "temperature.json").read_text())
         return model

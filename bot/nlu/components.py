@@ -1,4 +1,5 @@
 """Rasa NLU graph components of the shop (referenced from config.yml)."""
+
 from __future__ import annotations
 
 import logging
@@ -69,35 +70,55 @@ class ShopIntentClassifier(GraphComponent, IntentClassifier):
     def get_default_config() -> Dict[Text, Any]:
         return {"char_max_ngram": 2, "word_max_ngram": 2, "pinyin_max_ngram": 2, "c": 0.7}
 
-    def __init__(self, config: Dict[Text, Any], storage: ModelStorage, resource: Resource,
-                 model: Optional[NgramSvm] = None) -> None:
+    def __init__(
+        self, config: Dict[Text, Any], storage: ModelStorage, resource: Resource, model: Optional[NgramSvm] = None
+    ) -> None:
         self.config = {**self.get_default_config(), **config}
         self._storage = storage
         self._resource = resource
         self.model = model
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "ShopIntentClassifier":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "ShopIntentClassifier":
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        examples = [m for m in training_data.intent_examples
-                    if m.get(INTENT) and m.get(TEXT) and m.get(INTENT) not in CONSOLE_EVENTS]
+        examples = [
+            m
+            for m in training_data.intent_examples
+            if m.get(INTENT) and m.get(TEXT) and m.get(INTENT) not in CONSOLE_EVENTS
+        ]
         if not examples:
             logger.warning("ShopIntentClassifier: no intent examples, nothing to train.")
             return self._resource
-        self.model = NgramSvm(self.config["char_max_ngram"], self.config["word_max_ngram"],
-                              self.config["pinyin_max_ngram"], self.config["c"])
-        self.model.fit([m.get(TEXT) for m in examples], [_tokens(m) for m in examples],
-                       [m.get(INTENT) for m in examples])
+        self.model = NgramSvm(
+            self.config["char_max_ngram"],
+            self.config["word_max_ngram"],
+            self.config["pinyin_max_ngram"],
+            self.config["c"],
+        )
+        self.model.fit(
+            [m.get(TEXT) for m in examples], [_tokens(m) for m in examples], [m.get(INTENT) for m in examples]
+        )
         with self._storage.write_to(self._resource) as directory:
             self.model.save(directory)
         return self._resource
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "ShopIntentClassifier":
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "ShopIntentClassifier":
         try:
             with model_storage.read_from(resource) as directory:
                 model = NgramSvm.load(directory)
@@ -108,11 +129,12 @@ class ShopIntentClassifier(GraphComponent, IntentClassifier):
     def process(self, messages: List[Message]) -> List[Message]:
         if self.model is None or not messages:
             return messages
-        probabilities = self.model.predict_proba([m.get(TEXT) or "" for m in messages],
-                                                 [_tokens(m) for m in messages])
+        probabilities = self.model.predict_proba([m.get(TEXT) or "" for m in messages], [_tokens(m) for m in messages])
         for message, row in zip(messages, probabilities):
-            ranking = sorted(({"name": n, "confidence": float(p)} for n, p in zip(self.model.classes, row)),
-                             key=lambda r: -r["confidence"])[:RANKING_LENGTH]
+            ranking = sorted(
+                ({"name": n, "confidence": float(p)} for n, p in zip(self.model.classes, row)),
+                key=lambda r: -r["confidence"],
+            )[:RANKING_LENGTH]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages

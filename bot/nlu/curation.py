@@ -9,6 +9,7 @@ picks up like any other NLU file.
 Buyers' phone numbers never reach the trainer page or the training data: they are masked
 as [电话x], the way exported chat logs mask them (bot/nlu/chatlog.py folds that mask).
 """
+
 from __future__ import annotations
 
 import re
@@ -56,16 +57,26 @@ class Candidate:
 
 def review_queue(session: Session, shop_id: str, low_confidence: float, limit: int = 100) -> List[Candidate]:
     """Probable misreads among the shop's recent buyer text messages, newest first."""
-    recent = select(Conversation.id).where(Conversation.shop_id == shop_id) \
-        .order_by(Conversation.last_message_at.desc()).limit(200).scalar_subquery()
-    messages = session.execute(
-        select(Message).where(Message.conversation_id.in_(recent)).order_by(Message.conversation_id, Message.id)
-    ).scalars().all()
+    recent = (
+        select(Conversation.id)
+        .where(Conversation.shop_id == shop_id)
+        .order_by(Conversation.last_message_at.desc())
+        .limit(200)
+        .scalar_subquery()
+    )
+    messages = (
+        session.execute(
+            select(Message).where(Message.conversation_id.in_(recent)).order_by(Message.conversation_id, Message.id)
+        )
+        .scalars()
+        .all()
+    )
     found: List[Candidate] = []
     for i, msg in enumerate(messages):
-        if msg.direction != "in" or msg.kind != "text" or not msg.intent:
+        if msg.direction != Direction.IN or msg.kind != "text" or not msg.intent:
             continue
-        rest_of_chat = takewhile(lambda m: m.conversation_id == msg.conversation_id, islice(messages, i + 1, None))
+        chat = msg.conversation_id
+        rest_of_chat = takewhile(lambda m, chat=chat: m.conversation_id == chat, islice(messages, i + 1, None))
         agent_intent = _agent_answer_intent(rest_of_chat)
         if agent_intent and agent_intent != msg.intent:
             reason = "agent_answered"
@@ -75,8 +86,9 @@ def review_queue(session: Session, shop_id: str, low_confidence: float, limit: i
             reason = "unsure"
         else:
             continue
-        found.append(Candidate(msg.id, mask_private(msg.text), msg.intent, msg.confidence, reason,
-                               agent_intent, msg.created_at))
+        found.append(
+            Candidate(msg.id, mask_private(msg.text), msg.intent, msg.confidence, reason, agent_intent, msg.created_at)
+        )
     found.sort(key=lambda c: c.message_id, reverse=True)
     return found[:limit]
 
@@ -147,9 +159,11 @@ def training_texts(nlu_dir: Path, exclude: Path) -> Dict[str, str]:
 
 
 def _write(path: Path, examples: Dict[str, List[str]]) -> None:
-    lines = ['version: "3.1"',
-             "# Labelled by trainers on the /trainer page from live buyer messages (bot/nlu/curation.py).",
-             "nlu:"]
+    lines = [
+        'version: "3.1"',
+        "# Labelled by trainers on the /trainer page from live buyer messages (bot/nlu/curation.py).",
+        "nlu:",
+    ]
     for intent in sorted(examples):
         lines += [f"- intent: {intent}", "  examples: |"]
         lines += [f"    - {text}" for text in examples[intent]]

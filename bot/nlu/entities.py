@@ -7,6 +7,7 @@ misread 一米七五. The vocabulary lives in data/nlu/lexicon.yml (whose synony
 EntitySynonymMapper also reads); spaCy's PhraseMatcher finds it on a blank Chinese pipeline
 segmented by character, so a term matches wherever it appears, whatever jieba would do with it.
 """
+
 from __future__ import annotations
 
 import re
@@ -130,7 +131,7 @@ def _pattern_entities(text: str) -> List[Entity]:
     if FIT_CONTEXT.search(text) or WEIGHT.search(text):
         for m in BARE_HEIGHT.finditer(text):
             found.append(Entity("height", int(m.group(1)), m.start(), m.end(), m.group(0)))
-            pair = PAIR_WEIGHT.match(text[m.end():])
+            pair = PAIR_WEIGHT.match(text[m.end() :])
             if pair:
                 kg = weight_kg(pair.group(1))
                 if kg and 35 <= kg <= 150:

@@ -4,6 +4,7 @@ Prints and saves (reports/nlu.md + reports/confusion.png): accuracy, macro-F1, p
 precision/recall/F1, the most confused pairs, the fallback rate, entity F1 by type, and
 parse latency. Used by `xiaoer eval` and by the test suite's per-intent floors.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -86,7 +87,11 @@ class Report:
 
     def latency_ms(self) -> Dict[str, float]:
         ms = sorted(p.seconds * 1000 for p in self.predictions)
-        return {"p50": statistics.median(ms), "p95": ms[int(len(ms) * 0.95) - 1], "per_second": 1000 / statistics.mean(ms)}
+        return {
+            "p50": statistics.median(ms),
+            "p95": ms[int(len(ms) * 0.95) - 1],
+            "per_second": 1000 / statistics.mean(ms),
+        }
 
 
 def load_holdout(root: Optional[Path] = None, split: str = HOLDOUT_GLOB) -> List[Example]:
@@ -111,11 +116,12 @@ def load_training_texts(root: Optional[Path] = None) -> List[str]:
 
 def _bigrams(text: str) -> frozenset:
     t = normalise(text).replace(" ", "")
-    return frozenset(t[i:i + 2] for i in range(len(t) - 1)) or frozenset([t])
+    return frozenset(t[i : i + 2] for i in range(len(t) - 1)) or frozenset([t])
 
 
-def near_duplicates(examples: Sequence[Example], training: Sequence[str],
-                    threshold: float = NEAR_DUPLICATE_JACCARD) -> List[Optional[str]]:
+def near_duplicates(
+    examples: Sequence[Example], training: Sequence[str], threshold: float = NEAR_DUPLICATE_JACCARD
+) -> List[Optional[str]]:
     """For each example, the most similar training text if it is a near-duplicate, else None."""
     index: Dict[str, List[int]] = defaultdict(list)
     grams = [_bigrams(t) for t in training]
@@ -186,9 +192,13 @@ def predict(model: Path, examples: Sequence[Example], progress: bool = True) -> 
 
 
 def summary(report: Report) -> Dict[str, object]:
-    return {"accuracy": round(report.accuracy, 4), "macro_f1": round(report.macro_f1, 4),
-            "fallback_rate": round(report.fallback_rate, 4), "messages": len(report.examples),
-            "f1": {intent: round(s["f1"], 4) for intent, s in report.per_intent.items()}}
+    return {
+        "accuracy": round(report.accuracy, 4),
+        "macro_f1": round(report.macro_f1, 4),
+        "fallback_rate": round(report.fallback_rate, 4),
+        "messages": len(report.examples),
+        "f1": {intent: round(s["f1"], 4) for intent, s in report.per_intent.items()},
+    }
 
 
 def compare(models: Dict[str, Path], splits: Optional[Dict[str, str]] = None) -> Dict[str, Dict[str, object]]:
@@ -208,7 +218,8 @@ def compare(models: Dict[str, Path], splits: Optional[Dict[str, str]] = None) ->
 def markdown(report: Report, title: str) -> str:
     lat = report.latency_ms()
     lines = [
-        f"# {title}", "",
+        f"# {title}",
+        "",
         f"- messages: {len(report.examples)} held back ({len(report.per_intent)} intents)",
         f"- accuracy: **{report.accuracy:.3f}**, macro-F1: **{report.macro_f1:.3f}**",
         f"- fallback rate: {report.fallback_rate:.1%}",
@@ -217,25 +228,43 @@ def markdown(report: Report, title: str) -> str:
         lines.append(f"- out-of-scope messages ending in out_of_scope or fallback: {report.out_of_scope_caught():.0%}")
     if report.near_duplicates:
         novel = report.novel_per_intent()
-        lines.append(f"- not near-duplicates of training examples (bigram Jaccard < {NEAR_DUPLICATE_JACCARD}): "
-                     f"{sum(novel.values())} of {len(report.examples)}, at least {min(novel.values())} per intent; "
-                     f"accuracy on those: {report.novel_accuracy():.3f}")
+        lines.append(
+            f"- not near-duplicates of training examples (bigram Jaccard < {NEAR_DUPLICATE_JACCARD}): "
+            f"{sum(novel.values())} of {len(report.examples)}, at least {min(novel.values())} per intent; "
+            f"accuracy on those: {report.novel_accuracy():.3f}"
+        )
     lines += [
-        f"- parse latency: p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms ({lat['per_second']:.0f} parses/s, one process)",
-        "", "| intent | precision | recall | F1 | n |", "|---|---|---|---|---|",
+        f"- parse latency: p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms "
+        f"({lat['per_second']:.0f} parses/s, one process)",
+        "",
+        "| intent | precision | recall | F1 | n |",
+        "|---|---|---|---|---|",
     ]
     for intent, s in sorted(report.per_intent.items(), key=lambda kv: kv[1]["f1"]):
         lines.append(f"| {intent} | {s['precision']:.2f} | {s['recall']:.2f} | {s['f1']:.2f} | {s['support']} |")
     lines += ["", "Most confused (gold → predicted):", "", "| gold | predicted | n |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {n} |" for a, b, n in report.confused_pairs()]
-    lines += ["", "Entities (exact span and type):", "", "| entity | precision | recall | F1 | n |", "|---|---|---|---|---|"]
+    lines += [
+        "",
+        "Entities (exact span and type):",
+        "",
+        "| entity | precision | recall | F1 | n |",
+        "|---|---|---|---|---|",
+    ]
     for kind, s in report.entity_scores.items():
         lines.append(f"| {kind} | {s['precision']:.2f} | {s['recall']:.2f} | {s['f1']:.2f} | {s['support']} |")
     # What a trainer reviews: every misread message, by gold intent, least confident first.
-    misread = sorted(((e, p) for e, p in zip(report.examples, report.predictions) if e.intent != p.intent),
-                     key=lambda ep: (ep[0].intent, ep[1].confidence))
-    lines += ["", f"Misread messages ({len(misread)}):", "", "| message | gold | predicted | confidence |",
-              "|---|---|---|---|"]
+    misread = sorted(
+        ((e, p) for e, p in zip(report.examples, report.predictions) if e.intent != p.intent),
+        key=lambda ep: (ep[0].intent, ep[1].confidence),
+    )
+    lines += [
+        "",
+        f"Misread messages ({len(misread)}):",
+        "",
+        "| message | gold | predicted | confidence |",
+        "|---|---|---|---|",
+    ]
     lines += [f"| {e.text.replace('|', '¦')} | {e.intent} | {p.intent} | {p.confidence:.2f} |" for e, p in misread]
     return "\n".join(lines) + "\n"
 
@@ -248,7 +277,9 @@ def confusion_png(report: Report, path: Path) -> None:
     from sklearn.metrics import confusion_matrix
 
     labels = sorted(report.per_intent) + [FALLBACK]
-    matrix = confusion_matrix([e.intent for e in report.examples], [p.intent for p in report.predictions], labels=labels)
+    matrix = confusion_matrix(
+        [e.intent for e in report.examples], [p.intent for p in report.predictions], labels=labels
+    )
     fig, ax = plt.subplots(figsize=(12, 11))
     ax.imshow(matrix, cmap="Oranges")
     ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=8)

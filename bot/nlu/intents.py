@@ -4,16 +4,32 @@ around them.
 The areas are how the training data is filed (data/nlu/<area>/<intent>.yml) and how a
 trainer finds an intent: a test checks that every contract intent has exactly its file.
 """
+
 from typing import Dict, Tuple
 
 INTENT_AREAS: Dict[str, Tuple[str, ...]] = {
     "dialogue": ("greet", "goodbye", "thank", "affirm", "deny", "ask_human", "out_of_scope"),
-    "presale": ("ask_product", "ask_size", "ask_stock", "bargain", "ask_promotion", "ask_gift",
-                "ask_shipping_fee", "bulk_order"),
+    "presale": (
+        "ask_product",
+        "ask_size",
+        "ask_stock",
+        "bargain",
+        "ask_promotion",
+        "ask_gift",
+        "ask_shipping_fee",
+        "bulk_order",
+    ),
     "orders": ("ask_payment", "ask_invoice", "change_address", "modify_order"),
     "logistics": ("ask_ship_time", "ask_arrival_time", "ask_express", "track_package"),
-    "aftersales": ("request_refund", "request_exchange", "ask_return_policy", "complain_quality",
-                   "wrong_item", "ask_price_diff", "complain_service"),
+    "aftersales": (
+        "request_refund",
+        "request_exchange",
+        "ask_return_policy",
+        "complain_quality",
+        "wrong_item",
+        "ask_price_diff",
+        "complain_service",
+    ),
 }
 INTENTS: Tuple[str, ...] = tuple(intent for area in INTENT_AREAS.values() for intent in area)
 

@@ -2,8 +2,10 @@
 
 The model's name carries a hash of everything that shapes it (config, domain, training
 data, jieba dictionary, the code of the project's own pipeline components), so "is there a
-model for these inputs" is a file lookup and a second `xiaoer run` skips training — and Rasa's own start-up check — entirely.
+model for these inputs" is a file lookup and a second `xiaoer run` skips training — and
+Rasa's own start-up check — entirely.
 """
+
 from __future__ import annotations
 
 import ast
@@ -83,17 +85,29 @@ def ensure_model(
     models_dir.mkdir(parents=True, exist_ok=True)
     print(f"Training the model ({config}) …", flush=True)
     cmd = [
-        rasa_bin(), "train",
-        "--config", str(root / config),
-        "--domain", str(root / "domain.yml"),
-        "--data", str(root / "data"),
-        "--out", str(models_dir),
-        "--fixed-model-name", target.name[: -len(".tar.gz")],
+        rasa_bin(),
+        "train",
+        "--config",
+        str(root / config),
+        "--domain",
+        str(root / "domain.yml"),
+        "--data",
+        str(root / "data"),
+        "--out",
+        str(models_dir),
+        "--fixed-model-name",
+        target.name[: -len(".tar.gz")],
         "--force",
     ]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    result = subprocess.run(cmd, cwd=root, env=env, stdout=subprocess.PIPE if quiet else None,
-                            stderr=subprocess.STDOUT if quiet else None, text=True)
+    result = subprocess.run(
+        cmd,
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE if quiet else None,
+        stderr=subprocess.STDOUT if quiet else None,
+        text=True,
+    )
     if result.returncode != 0 or not target.exists():
         tail = (result.stdout or "")[-3000:] if quiet else ""
         raise RuntimeError(f"rasa train failed (exit {result.returncode}){': ' + tail if tail else ''}")

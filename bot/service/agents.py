@@ -5,6 +5,7 @@ An agent has a status (online, busy, away), a reception limit (接待上限) and
 agent with that skill and a free place, least loaded first, or waits in the queue, oldest
 first — during the Double 11 rush pre-sale buyers first (handbook §6).
 """
+
 from __future__ import annotations
 
 import math
@@ -39,8 +40,18 @@ from bot.store.models import (
 MINUTES_PER_BUYER = 4
 
 # A buyer asking about these goes to the after-sales agents, other questions to pre-sale.
-AFTERSALE_INTENTS = {"request_refund", "request_exchange", "ask_return_policy", "complain_quality", "wrong_item",
-                     "ask_price_diff", "track_package", "change_address", "modify_order", "complain_service"}
+AFTERSALE_INTENTS = {
+    "request_refund",
+    "request_exchange",
+    "ask_return_policy",
+    "complain_quality",
+    "wrong_item",
+    "ask_price_diff",
+    "track_package",
+    "change_address",
+    "modify_order",
+    "complain_service",
+}
 # Readings that say nothing about the buyer's topic.
 _NOT_TOPICAL = {FALLBACK, "ask_human", "greet", "affirm", "deny"}
 
@@ -63,15 +74,21 @@ def authenticate(session: Session, login: str, password: str) -> Optional[Agent]
 def load(session: Session, agent: Agent) -> int:
     """Buyers the agent is serving now."""
     return session.execute(
-        select(func.count(Conversation.id)).where(Conversation.agent_id == agent.id, Conversation.handled_by == Handler.AGENT)
+        select(func.count(Conversation.id)).where(
+            Conversation.agent_id == agent.id, Conversation.handled_by == Handler.AGENT
+        )
     ).scalar_one()
 
 
 def free_agent(session: Session, shop_id: str, skill: str) -> Optional[Agent]:
     """An online agent with the skill and a free place, least loaded first."""
-    agents = session.execute(
-        select(Agent).where(Agent.shop_id == shop_id, Agent.status == AgentStatus.ONLINE).order_by(Agent.id)
-    ).scalars().all()
+    agents = (
+        session.execute(
+            select(Agent).where(Agent.shop_id == shop_id, Agent.status == AgentStatus.ONLINE).order_by(Agent.id)
+        )
+        .scalars()
+        .all()
+    )
     candidates = [(load(session, a), a.id, a) for a in agents if skill in (a.skills or [])]
     candidates = [(n, i, a) for n, i, a in candidates if n < a.max_sessions]
     return min(candidates, key=lambda c: (c[0], c[1]))[2] if candidates else None
@@ -79,10 +96,15 @@ def free_agent(session: Session, shop_id: str, skill: str) -> Optional[Agent]:
 
 def queue(session: Session, shop_id: str, cfg: ShopConfig, now: datetime) -> List[Conversation]:
     """Waiting conversations in the order they will be served."""
-    waiting = session.execute(
-        select(Conversation).where(Conversation.shop_id == shop_id, Conversation.handled_by == Handler.QUEUE)
-        .order_by(Conversation.queued_at, Conversation.id)
-    ).scalars().all()
+    waiting = (
+        session.execute(
+            select(Conversation)
+            .where(Conversation.shop_id == shop_id, Conversation.handled_by == Handler.QUEUE)
+            .order_by(Conversation.queued_at, Conversation.id)
+        )
+        .scalars()
+        .all()
+    )
     if in_rush(now, cfg):
         waiting = sorted(waiting, key=lambda c: c.skill != Skill.PRESALE)  # stable: oldest first within each
     return list(waiting)
@@ -100,15 +122,20 @@ def place_in_queue(session: Session, conv: Conversation, cfg: ShopConfig, now: d
     if conv not in waiting:
         return None
     position = waiting.index(conv) + 1
-    agents = session.execute(
-        select(Agent).where(Agent.shop_id == conv.shop_id, Agent.status.in_([AgentStatus.ONLINE, AgentStatus.BUSY]))
-    ).scalars().all()
+    agents = (
+        session.execute(
+            select(Agent).where(Agent.shop_id == conv.shop_id, Agent.status.in_([AgentStatus.ONLINE, AgentStatus.BUSY]))
+        )
+        .scalars()
+        .all()
+    )
     helpers = max(1, sum(1 for a in agents if conv.skill in (a.skills or [])))
     return Place(position, max(1, math.ceil(position * MINUTES_PER_BUYER / helpers)))
 
 
-def request_agent(session: Session, conv: Conversation, reason: HandoffReason, skill: Skill,
-                  now: datetime) -> Optional[Agent]:
+def request_agent(
+    session: Session, conv: Conversation, reason: HandoffReason, skill: Skill, now: datetime
+) -> Optional[Agent]:
     """Hand the conversation to a free agent, or queue it. Returns the agent, if any."""
     conv.handoff_reason = reason
     conv.skill = skill
@@ -167,9 +194,9 @@ def give_back(session: Session, conv: Conversation) -> None:
 
 def summary(session: Session, conv: Conversation) -> Dict[str, object]:
     """What the agent reads before answering, so the buyer never repeats themselves."""
-    messages = session.execute(
-        select(Message).where(Message.conversation_id == conv.id).order_by(Message.id)
-    ).scalars().all()
+    messages = (
+        session.execute(select(Message).where(Message.conversation_id == conv.id).order_by(Message.id)).scalars().all()
+    )
     intents = [m.intent for m in messages if m.direction == Direction.IN and m.intent]
     bot_said = [m.text for m in messages if m.sender == Sender.BOT][-3:]
     order = session.execute(
@@ -187,8 +214,9 @@ def summary(session: Session, conv: Conversation) -> Dict[str, object]:
 
 def announce(session: Session, conv: Conversation, phrase_id: str, slots: Dict[str, object]) -> Message:
     """A message from the shop to a buyer outside a bot turn (queue updates, agent joined)."""
-    return conversations.record(session, conv, Direction.OUT, Sender.BOT, library().render(phrase_id, slots),
-                                kind="notice")
+    return conversations.record(
+        session, conv, Direction.OUT, Sender.BOT, library().render(phrase_id, slots), kind="notice"
+    )
 
 
 def move_queue(session: Session, shop_id: str, cfg: ShopConfig, now: datetime) -> List[Conversation]:
@@ -200,6 +228,7 @@ def move_queue(session: Session, shop_id: str, cfg: ShopConfig, now: datetime) -
         for conv in queue(session, shop_id, cfg, now):
             place = place_in_queue(session, conv, cfg, now)
             if place is not None:
-                announce(session, conv, "peak.queue_update",
-                         {"position": place.position, "wait_minutes": place.wait_minutes})
+                announce(
+                    session, conv, "peak.queue_update", {"position": place.position, "wait_minutes": place.wait_minutes}
+                )
     return assigned

@@ -5,6 +5,7 @@ inbound events. Each push is retried with backoff; every attempt is counted in t
 `deliveries` table, and one that never got through stays there with its last error.
 (The store chat page in bot/console reads its conversation itself and needs no callback.)
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -30,13 +31,18 @@ def callback_url() -> Optional[str]:
 
 def _payload(message: Message) -> dict:
     conv = message.conversation
-    return {"message_id": f"out-{message.id}", "shop_id": conv.shop_id, "buyer_id": conv.buyer_id,
-            "sender": message.sender, "type": "text", "text": message.text,
-            "timestamp": int(message.created_at.timestamp())}
+    return {
+        "message_id": f"out-{message.id}",
+        "shop_id": conv.shop_id,
+        "buyer_id": conv.buyer_id,
+        "sender": message.sender,
+        "type": "text",
+        "text": message.text,
+        "timestamp": int(message.created_at.timestamp()),
+    }
 
 
-async def deliver(message_db_id: int, url: Optional[str] = None,
-                  backoff: Sequence[float] = BACKOFF_SECONDS) -> bool:
+async def deliver(message_db_id: int, url: Optional[str] = None, backoff: Sequence[float] = BACKOFF_SECONDS) -> bool:
     """Push one stored message; True once the console answered 2xx."""
     url = url or callback_url()
     if not url:

@@ -1,5 +1,6 @@
 """Handing a buyer to a human agent: when the conversation calls for it, recording why, and
 what the buyer is told (an agent is coming, their place in the queue, or the hours)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,8 +31,9 @@ _OPENING = {
 }
 
 
-def trigger(cfg: ShopConfig, text: str, confidences: Sequence[float],
-            intents: Sequence[Optional[str]]) -> Optional[HandoffReason]:
+def trigger(
+    cfg: ShopConfig, text: str, confidences: Sequence[float], intents: Sequence[Optional[str]]
+) -> Optional[HandoffReason]:
     """A reason to hand this message to a person whatever its intent, else None.
 
     confidences and intents are the NLU's readings of the buyer's messages so far, this one last.
@@ -59,8 +61,15 @@ class Handoff:
     place: Optional[Place]  # else where the buyer waits
 
 
-def hand_off_for(session: Session, cfg: ShopConfig, shop_id: str, buyer_id: str, reason: HandoffReason,
-                 recent_intents: Sequence[Optional[str]], now: datetime) -> Handoff:
+def hand_off_for(
+    session: Session,
+    cfg: ShopConfig,
+    shop_id: str,
+    buyer_id: str,
+    reason: HandoffReason,
+    recent_intents: Sequence[Optional[str]],
+    now: datetime,
+) -> Handoff:
     """Give the conversation to a free agent with the right skill, or queue it, recording why."""
     conv = conversation_for(session, shop_id, buyer_id)
     agent = request_agent(session, conv, reason, skill_for(reason, recent_intents), now)
@@ -76,13 +85,21 @@ def handoff_phrase(cfg: ShopConfig, handoff: Handoff, now: datetime, opening: Op
         return [Reply("dialogue.handoff_closed")]
     if handoff.agent_name is None and handoff.place is not None:
         replies = [Reply(opening)] if opening else []
-        return replies + [Reply("peak.agents_busy", {"position": handoff.place.position,
-                                                     "wait_minutes": handoff.place.wait_minutes})]
+        return replies + [
+            Reply("peak.agents_busy", {"position": handoff.place.position, "wait_minutes": handoff.place.wait_minutes})
+        ]
     return [Reply(opening or "dialogue.handoff")]
 
 
-def handoff_replies(session: Session, cfg: ShopConfig, shop_id: str, buyer_id: str, reason: HandoffReason,
-                    recent_intents: Sequence[Optional[str]], now: datetime) -> List[Reply]:
+def handoff_replies(
+    session: Session,
+    cfg: ShopConfig,
+    shop_id: str,
+    buyer_id: str,
+    reason: HandoffReason,
+    recent_intents: Sequence[Optional[str]],
+    now: datetime,
+) -> List[Reply]:
     """Hand off and say so: the acknowledgement the reason calls for, then where the buyer stands."""
     handoff = hand_off_for(session, cfg, shop_id, buyer_id, reason, recent_intents, now)
     return handoff_phrase(cfg, handoff, now, opening=_OPENING.get(reason))

@@ -4,6 +4,7 @@ The NLU's top intents (by confidence) each contribute their first phrase that ca
 with what the shop knows — shop facts and the buyer's latest order — so the agent sends one
 with a click, or edits it first.
 """
+
 from __future__ import annotations
 
 import random
@@ -42,20 +43,25 @@ def order_slots(session: Session, buyer_id: str, cfg: ShopConfig) -> Dict[str, o
     ).scalar_one_or_none()
     if order is not None:
         courier = cfg.couriers.get(order.express)
-        slots.update({"order_id": order.id, "courier": courier.name if courier else order.express,
-                      "location": order.province})
+        slots.update(
+            {"order_id": order.id, "courier": courier.name if courier else order.express, "location": order.province}
+        )
         if order.shipment is not None:
             slots["tracking_no"] = order.shipment.tracking_no
     return slots
 
 
-def suggest(session: Session, cfg: ShopConfig, buyer_id: str, ranking: Sequence[Dict[str, object]],
-            seed: str = "") -> List[Suggestion]:
+def suggest(
+    session: Session, cfg: ShopConfig, buyer_id: str, ranking: Sequence[Dict[str, object]], seed: str = ""
+) -> List[Suggestion]:
     """Up to three phrases for the most likely intents, most confident first."""
     values = {**shop_slots(), **order_slots(session, buyer_id, cfg)}
     rng = random.Random(seed)
-    readings = [(str(r.get("name")), float(r.get("confidence") or 0.0)) for r in ranking
-                if r.get("name") and r.get("name") != "nlu_fallback"]
+    readings = [
+        (str(r.get("name")), float(r.get("confidence") or 0.0))
+        for r in ranking
+        if r.get("name") and r.get("name") != "nlu_fallback"
+    ]
     found: List[Suggestion] = []
     # First one phrase per intent (three intents, three different answers), then more
     # phrases of the likeliest intents if fewer than three intents have one.

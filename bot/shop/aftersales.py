@@ -10,6 +10,7 @@ Windows are counted in calendar days, the way buyers and the platform count them
 are added to the caller's session and flushed, not committed: the caller's unit of work
 (bot.db.session_scope) commits them together with whatever else it changed.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -96,7 +97,7 @@ def next_ticket_number(session: Session, now: datetime) -> str:
         .order_by(AfterSaleTicket.number.desc())
         .limit(1)
     ).scalar_one_or_none()
-    sequence = int(last[len(prefix):]) + 1 if last else 1
+    sequence = int(last[len(prefix) :]) + 1 if last else 1
     return f"{prefix}{sequence:04d}"
 
 
@@ -180,8 +181,11 @@ def _too_late(order: Order, now: datetime, cfg: ShopConfig, shop_fault: bool) ->
         if last_day is None or _within(last_day, now):
             return None
         # Past the quality window the bot can't promise anything: a person looks at it.
-        return Reply("aftersales.quality_past_deadline", {"last_day": cn_date(last_day)},
-                     handoff_reason=HandoffReason.QUALITY_PAST_DEADLINE)
+        return Reply(
+            "aftersales.quality_past_deadline",
+            {"last_day": cn_date(last_day)},
+            handoff_reason=HandoffReason.QUALITY_PAST_DEADLINE,
+        )
     last_day = no_reason_last_day(order, cfg)
     if _within(last_day, now):
         return None
@@ -201,8 +205,15 @@ def refund_reply(session: Session, order: Order, now: datetime, cfg: ShopConfig,
         # Before shipment a refund request cancels the whole order, freight included; the
         # blue flag stops the warehouse from shipping it meanwhile.
         order.flag = OrderFlag.BLUE
-        ticket = register_ticket(session, order, TicketKind.REFUND, "未发货申请退款，取消订单（全额含运费）",
-                                 now, cfg, amount_fen=order.total_fen)
+        ticket = register_ticket(
+            session,
+            order,
+            TicketKind.REFUND,
+            "未发货申请退款，取消订单（全额含运费）",
+            now,
+            cfg,
+            amount_fen=order.total_fen,
+        )
         return [Reply("aftersales.refund_cancel", {**ticket_slots(ticket), "refund_amount": yuan(order.total_fen)})]
 
     items, notes = _goods_going_back(order, shop_fault)
@@ -212,8 +223,9 @@ def refund_reply(session: Session, order: Order, now: datetime, cfg: ShopConfig,
 
     if received_on(order) is None:
         # On the way: refusing the parcel is the quickest route; the refund follows once it is back.
-        ticket = register_ticket(session, order, TicketKind.REFUND, "已发货未签收申请退款：拒收或签收后退回",
-                                 now, cfg, amount_fen=refund_fen)
+        ticket = register_ticket(
+            session, order, TicketKind.REFUND, "已发货未签收申请退款：拒收或签收后退回", now, cfg, amount_fen=refund_fen
+        )
         phrase = "aftersales.refund_refuse_parcel"
     else:
         late = _too_late(order, now, cfg, shop_fault)
@@ -221,12 +233,14 @@ def refund_reply(session: Session, order: Order, now: datetime, cfg: ShopConfig,
             return [late]
         if shop_fault:
             why = "质量问题" if reason == QUALITY else "与描述不符"
-            ticket = register_ticket(session, order, TicketKind.RETURN, f"{why}退货退款，运费由店铺承担",
-                                     now, cfg, amount_fen=refund_fen)
+            ticket = register_ticket(
+                session, order, TicketKind.RETURN, f"{why}退货退款，运费由店铺承担", now, cfg, amount_fen=refund_fen
+            )
             phrase = "aftersales.return_shop_pays"
         else:
-            ticket = register_ticket(session, order, TicketKind.RETURN, "七天无理由退货，退回运费买家承担",
-                                     now, cfg, amount_fen=refund_fen)
+            ticket = register_ticket(
+                session, order, TicketKind.RETURN, "七天无理由退货，退回运费买家承担", now, cfg, amount_fen=refund_fen
+            )
             phrase = "aftersales.return_no_reason"
     return notes + [Reply(phrase, {**ticket_slots(ticket), "refund_amount": yuan(refund_fen)})]
 
@@ -234,8 +248,9 @@ def refund_reply(session: Session, order: Order, now: datetime, cfg: ShopConfig,
 # --- exchanges ----------------------------------------------------------------------------
 
 
-def exchange_reply(session: Session, order: Order, now: datetime, cfg: ShopConfig, wanted: Optional[str],
-                   reason: str = PERSONAL) -> List[Reply]:
+def exchange_reply(
+    session: Session, order: Order, now: datetime, cfg: ShopConfig, wanted: Optional[str], reason: str = PERSONAL
+) -> List[Reply]:
     """换个大一码 / 能换颜色吗: the same windows as returns. Before shipment it is just an
     order change; after signing, an exchange ticket records what goes back and what is wanted
     (the handbook's after-sales card)."""
@@ -248,8 +263,15 @@ def exchange_reply(session: Session, order: Order, now: datetime, cfg: ShopConfi
     if order.shipped_at is None:
         if not wanted:
             return [Reply("aftersales.exchange_ask_wanted")]
-        ticket = register_ticket(session, order, TicketKind.ORDER_CHANGE, f"未发货改规格：{wanted}",
-                                 now, cfg, due_hours=cfg.returns.info_change_hours)
+        ticket = register_ticket(
+            session,
+            order,
+            TicketKind.ORDER_CHANGE,
+            f"未发货改规格：{wanted}",
+            now,
+            cfg,
+            due_hours=cfg.returns.info_change_hours,
+        )
         return [Reply("aftersales.exchange_before_shipment", {**ticket_slots(ticket), "wanted": wanted})]
     if received_on(order) is None:
         return [Reply("aftersales.exchange_wait_receipt")]
@@ -263,11 +285,14 @@ def exchange_reply(session: Session, order: Order, now: datetime, cfg: ShopConfi
     if not wanted:
         return [Reply("aftersales.exchange_ask_wanted")]
     if shop_fault:
-        ticket = register_ticket(session, order, TicketKind.EXCHANGE, f"换货：{wanted}（质量问题，运费店铺承担）", now, cfg)
+        ticket = register_ticket(
+            session, order, TicketKind.EXCHANGE, f"换货：{wanted}（质量问题，运费店铺承担）", now, cfg
+        )
         phrase = "aftersales.exchange_shop_pays"
     else:
-        ticket = register_ticket(session, order, TicketKind.EXCHANGE,
-                                 f"换货：{wanted}（个人原因，运费买家承担，差价多退少补）", now, cfg)
+        ticket = register_ticket(
+            session, order, TicketKind.EXCHANGE, f"换货：{wanted}（个人原因，运费买家承担，差价多退少补）", now, cfg
+        )
         phrase = "aftersales.exchange_registered"
     return notes + [Reply(phrase, {**ticket_slots(ticket), "wanted": wanted})]
 
@@ -293,8 +318,14 @@ def return_policy_reply(order: Optional[Order], now: datetime, cfg: ShopConfig) 
 # --- quality complaints and compensation --------------------------------------------------
 
 
-def quality_reply(session: Session, order: Order, now: datetime, cfg: ShopConfig, has_photos: bool,
-                  amount_asked: Optional[float] = None) -> List[Reply]:
+def quality_reply(
+    session: Session,
+    order: Order,
+    now: datetime,
+    cfg: ShopConfig,
+    has_photos: bool,
+    amount_asked: Optional[float] = None,
+) -> List[Reply]:
     """破了个洞 / 掉色: photos first; then return or exchange at the shop's cost, or for a minor
     defect a small compensation. More than the shop allows needs a supervisor."""
     late = _too_late(order, now, cfg, shop_fault=True)
@@ -306,10 +337,22 @@ def quality_reply(session: Session, order: Order, now: datetime, cfg: ShopConfig
         return [Reply("aftersales.quality_options")]
     amount_fen = round(amount_asked * 100)  # compared in fen, so 10.001 yuan is not "above 10"
     if amount_fen > round(cfg.compensation.max_without_approval * 100):
-        return [Reply("aftersales.compensation_over_limit", {"amount": yuan(amount_fen)},
-                      handoff_reason=HandoffReason.COMPENSATION_OVER_LIMIT)]
-    ticket = register_ticket(session, order, TicketKind.COMPENSATION,
-                             f"质量小瑕疵（买家已发照片），补偿{yuan(amount_fen)}元代替退换", now, cfg, amount_fen=amount_fen)
+        return [
+            Reply(
+                "aftersales.compensation_over_limit",
+                {"amount": yuan(amount_fen)},
+                handoff_reason=HandoffReason.COMPENSATION_OVER_LIMIT,
+            )
+        ]
+    ticket = register_ticket(
+        session,
+        order,
+        TicketKind.COMPENSATION,
+        f"质量小瑕疵（买家已发照片），补偿{yuan(amount_fen)}元代替退换",
+        now,
+        cfg,
+        amount_fen=amount_fen,
+    )
     return [Reply("aftersales.compensation_registered", {**ticket_slots(ticket), "amount": yuan(ticket.amount_fen)})]
 
 

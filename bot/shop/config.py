@@ -3,6 +3,7 @@
 A wrong or missing field is reported with its path in the file, so a shop owner editing
 shop.yml sees exactly what to fix instead of a stack trace from deep inside an action.
 """
+
 from __future__ import annotations
 
 import re
@@ -140,9 +141,7 @@ def load_shop(path: Path | None = None) -> ShopConfig:
     try:
         return ShopConfig.parse_obj(raw or {})
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise ShopConfigError(f"{path}: {problems}") from None
 
 

@@ -1,4 +1,5 @@
 """Freight and free shipping (包邮), from shop.yml's freight rules."""
+
 from __future__ import annotations
 
 from typing import Dict, Optional, Tuple

@@ -4,6 +4,7 @@ Each *_reply function looks at the order and the shop clock and decides what the
 the sentences live in responses/logistics.yml. Days are named as dates (11月21日), not
 "tomorrow": a buyer often reads the chat again the next morning.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -124,12 +125,15 @@ def ship_rule_reply(now: datetime, cfg: ShopConfig) -> Reply:
 
 
 def shipped_reply(order: Order, cfg: ShopConfig) -> Reply:
-    return Reply("logistics.shipped", {
-        "shipped_time": cn_time(order.shipped_at),
-        "courier": courier_of(order, cfg).name,
-        "tracking_no": order.shipment.tracking_no,
-        "order_id": order.id,
-    })
+    return Reply(
+        "logistics.shipped",
+        {
+            "shipped_time": cn_time(order.shipped_at),
+            "courier": courier_of(order, cfg).name,
+            "tracking_no": order.shipment.tracking_no,
+            "order_id": order.id,
+        },
+    )
 
 
 def not_shipping_reply(order: Order, now: datetime, cfg: ShopConfig) -> Optional[List[Reply]]:
@@ -149,15 +153,21 @@ def not_shipping_reply(order: Order, now: datetime, cfg: ShopConfig) -> Optional
 def paid_unshipped_reply(order: Order, now: datetime, cfg: ShopConfig) -> Reply:
     deadline = ship_deadline(order.paid_at, cfg)
     if now > deadline:
-        return Reply("logistics.ship_late", {"ship_limit_hours": cfg.ship_limit_hours, "order_id": order.id},
-                     handoff_reason=HandoffReason.LATE_SHIPMENT)
+        return Reply(
+            "logistics.ship_late",
+            {"ship_limit_hours": cfg.ship_limit_hours, "order_id": order.id},
+            handoff_reason=HandoffReason.LATE_SHIPMENT,
+        )
     if now >= deadline - WARN_BEFORE_LIMIT:
         return Reply("logistics.ship_priority", {"ship_deadline": cn_time(deadline)})
     if in_rush(now, cfg):
-        return Reply("logistics.peak_ship_order", {
-            "ship_within_days": cfg.peak.ship_within_days,
-            "ship_date": cn_date(expected_ship_date(order.paid_at, now, cfg)),
-        })
+        return Reply(
+            "logistics.peak_ship_order",
+            {
+                "ship_within_days": cfg.peak.ship_within_days,
+                "ship_date": cn_date(expected_ship_date(order.paid_at, now, cfg)),
+            },
+        )
     ship_day = next_ship_date(order.paid_at, now, cfg)
     if ship_day > promised_ship_date(order.paid_at, cfg):
         # The same-day/next-day promise was not kept: the handbook says tell the buyer.
@@ -224,15 +234,15 @@ def express_reply(requested: Optional[str], cfg: ShopConfig) -> List[Reply]:
 # --- 到哪了 / 物流不动了 / 显示签收没收到 --------------------------------------------------------
 
 
-def tracking_reply(order: Optional[Order], now: datetime, cfg: ShopConfig,
-                   buyer_says_missing: bool = False) -> List[Reply]:
+def tracking_reply(
+    order: Optional[Order], now: datetime, cfg: ShopConfig, buyer_says_missing: bool = False
+) -> List[Reply]:
     """Where the parcel is, or what the shop does when it is stuck, undeliverable or missing."""
     if order is None:
         return [Reply("logistics.track")]
     if not is_shipped(order):
         return ship_time_reply(order, now, cfg)
-    parcel = {"courier": courier_of(order, cfg).name, "tracking_no": order.shipment.tracking_no,
-              "order_id": order.id}
+    parcel = {"courier": courier_of(order, cfg).name, "tracking_no": order.shipment.tracking_no, "order_id": order.id}
     latest = latest_event(order)
     if is_signed(order):
         signed_at = order.signed_at or (latest.time if latest is not None else order.shipped_at)
@@ -246,20 +256,35 @@ def tracking_reply(order: Optional[Order], now: datetime, cfg: ShopConfig,
         return [Reply("logistics.out_of_area", {**parcel, "event_place": place})]
     if is_delayed(order, now, cfg):
         # The shop promises to chase the courier and call back: an agent must keep that promise.
-        return [Reply("logistics.parcel_delayed", {
-            **parcel,
-            "event_time": cn_time(latest.time if latest is not None else order.shipped_at),
-            "event_place": latest.location if latest is not None else cfg.warehouse,
-            "refund_hours": cfg.returns.refund_hours,
-        }, handoff_reason=HandoffReason.PARCEL_DELAYED)]
+        return [
+            Reply(
+                "logistics.parcel_delayed",
+                {
+                    **parcel,
+                    "event_time": cn_time(latest.time if latest is not None else order.shipped_at),
+                    "event_place": latest.location if latest is not None else cfg.warehouse,
+                    "refund_hours": cfg.returns.refund_hours,
+                },
+                handoff_reason=HandoffReason.PARCEL_DELAYED,
+            )
+        ]
     arrival = cn_date(estimated_arrival(order, now, cfg))
     if latest is None:
-        return [Reply("logistics.awaiting_scan", {**parcel, "shipped_time": cn_time(order.shipped_at),
-                                                  "arrival_date": arrival})]
-    return [Reply("logistics.in_transit", {
-        **parcel,
-        "event_time": cn_time(latest.time),
-        "event_place": latest.location,
-        "event_desc": latest.description,
-        "arrival_date": arrival,
-    })]
+        return [
+            Reply(
+                "logistics.awaiting_scan",
+                {**parcel, "shipped_time": cn_time(order.shipped_at), "arrival_date": arrival},
+            )
+        ]
+    return [
+        Reply(
+            "logistics.in_transit",
+            {
+                **parcel,
+                "event_time": cn_time(latest.time),
+                "event_place": latest.location,
+                "event_desc": latest.description,
+                "arrival_date": arrival,
+            },
+        )
+    ]

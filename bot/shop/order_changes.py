@@ -4,6 +4,7 @@ Before shipping the change is made on the order and written in its note; after s
 it goes through the courier (address) or becomes an exchange after receipt, and either way
 a ticket is opened so a person follows it up within the shop's info-change time.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -19,8 +20,9 @@ from bot.store.models import Order, OrderFlag, OrderStatus, TicketKind
 
 
 def _ticket(session: Session, order: Order, now: datetime, cfg: ShopConfig, reason: str):
-    return register_ticket(session, order, TicketKind.ORDER_CHANGE, reason, now, cfg,
-                           due_hours=cfg.returns.info_change_hours)
+    return register_ticket(
+        session, order, TicketKind.ORDER_CHANGE, reason, now, cfg, due_hours=cfg.returns.info_change_hours
+    )
 
 
 def change_address_reply(session: Session, order: Optional[Order], now: datetime, cfg: ShopConfig) -> List[Reply]:
@@ -37,8 +39,9 @@ def change_address_reply(session: Session, order: Optional[Order], now: datetime
     return [Reply("address.too_late", {"order_id": order.id})]
 
 
-def modify_order_reply(session: Session, order: Optional[Order], now: datetime, cfg: ShopConfig,
-                       size: Optional[str], color: Optional[str]) -> List[Reply]:
+def modify_order_reply(
+    session: Session, order: Optional[Order], now: datetime, cfg: ShopConfig, size: Optional[str], color: Optional[str]
+) -> List[Reply]:
     if order is None:
         return [Reply("orders.none")]
     if order.status not in NOT_SHIPPED:

@@ -1,5 +1,6 @@
 """Which order the buyer means: the id in the message, the order already in the chat, or the
 buyer's one order that fits the question — and a question back when several could fit."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -32,8 +33,13 @@ INTENT_STATES: Dict[str, FrozenSet[OrderStatus]] = {
 }
 
 STATUS_LABEL = {
-    S.UNPAID: "待付款", S.PAID: "待发货", S.SHIPPED: "已发货", S.SIGNED: "已签收",
-    S.COMPLETED: "交易成功", S.CLOSED: "已关闭", S.REFUNDING: "退款中",
+    S.UNPAID: "待付款",
+    S.PAID: "待发货",
+    S.SHIPPED: "已发货",
+    S.SIGNED: "已签收",
+    S.COMPLETED: "交易成功",
+    S.CLOSED: "已关闭",
+    S.REFUNDING: "退款中",
 }
 
 
@@ -51,8 +57,13 @@ def describe(order: Order) -> str:
     return f"尾号{order.id[-4:]} {title}{more}（{STATUS_LABEL[order.status]}）"
 
 
-def choose_order(session: Session, buyer_id: str, intent: Optional[str],
-                 order_id: Optional[str] = None, current_id: Optional[str] = None) -> OrderChoice:
+def choose_order(
+    session: Session,
+    buyer_id: str,
+    intent: Optional[str],
+    order_id: Optional[str] = None,
+    current_id: Optional[str] = None,
+) -> OrderChoice:
     """The order a question is about.
 
     An id in the message wins, but only for the buyer's own order (another buyer's order is
@@ -69,9 +80,11 @@ def choose_order(session: Session, buyer_id: str, intent: Optional[str],
         if order is not None and order.buyer_id == buyer_id:
             return OrderChoice(order)
     states = INTENT_STATES.get(intent or "", _OPEN)
-    orders = session.execute(
-        select(Order).where(Order.buyer_id == buyer_id).order_by(Order.created_at.desc())
-    ).scalars().all()
+    orders = (
+        session.execute(select(Order).where(Order.buyer_id == buyer_id).order_by(Order.created_at.desc()))
+        .scalars()
+        .all()
+    )
     fitting = [o for o in orders if o.status in states]
     if len(fitting) == 1:
         return OrderChoice(fitting[0])
@@ -87,7 +100,15 @@ def confirmation_reply(order: Optional[Order], courier_name: str) -> List[Reply]
     if order is None or order.status is not S.PAID:
         return [Reply("payment.help")]
     items = "、".join(f"{i.product.title}（{i.color} {i.size}）×{i.quantity}" for i in order.items)
-    return [Reply("payment.order_confirm", {
-        "items": items, "receiver": order.receiver_name[0] + "**", "city": f"{order.province}{order.city}",
-        "courier": courier_name, "order_id": order.id,
-    })]
+    return [
+        Reply(
+            "payment.order_confirm",
+            {
+                "items": items,
+                "receiver": order.receiver_name[0] + "**",
+                "city": f"{order.province}{order.city}",
+                "courier": courier_name,
+                "order_id": order.id,
+            },
+        )
+    ]

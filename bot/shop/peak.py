@@ -1,4 +1,5 @@
 """Double 11 (双11): is the shop in its peak rush right now? (handbook §6)"""
+
 from __future__ import annotations
 
 from datetime import datetime

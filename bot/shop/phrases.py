@@ -7,6 +7,7 @@ slots like {shop_name} that are filled from shop.yml and the database. The libra
 loaded and checked once at start-up: an unknown slot, a missing category or a duplicate id
 is an error naming the file and line, so a shop editing its phrases finds the typo at once.
 """
+
 from __future__ import annotations
 
 import random
@@ -172,10 +173,14 @@ def load_library(directory: Optional[Path] = None) -> Library:
             if not phrase_id:
                 raise PhraseError(f"{where}: phrase without an id")
             if phrase_id in library.phrases:
-                raise PhraseError(f"{where}: duplicate phrase id {phrase_id!r} (first at {library.phrases[phrase_id].source})")
+                raise PhraseError(
+                    f"{where}: duplicate phrase id {phrase_id!r} (first at {library.phrases[phrase_id].source})"
+                )
             if phrase_id.split(".")[0] != path.stem:
-                raise PhraseError(f"{where}: phrase {phrase_id!r} is in {path.name}, which holds {path.stem}.* only: "
-                                  f"move it to {phrase_id.split('.')[0]}.yml")
+                raise PhraseError(
+                    f"{where}: phrase {phrase_id!r} is in {path.name}, which holds {path.stem}.* only: "
+                    f"move it to {phrase_id.split('.')[0]}.yml"
+                )
             variants = entry.get("variants") or []
             if not variants or not all(isinstance(v, str) and v.strip() for v in variants):
                 raise PhraseError(f"{where}: phrase {phrase_id!r} needs at least one non-empty variant")

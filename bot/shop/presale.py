@@ -5,6 +5,7 @@ the shop allows (free shipping over the threshold, gifts) — never a price the 
 set. Free shipping and gifts are checked against shop.yml; granted ones are noted on the
 order, and a buyer who insists without qualifying goes to a person for approval.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,7 +33,9 @@ def bargain_reply(cfg: ShopConfig, quantity: Optional[int]) -> List[Reply]:
     return [Reply("bargain.value")]
 
 
-def shipping_fee_answer(cfg: ShopConfig, location: Optional[str], order: Optional[Order], insisted: bool) -> List[Reply]:
+def shipping_fee_answer(
+    cfg: ShopConfig, location: Optional[str], order: Optional[Order], insisted: bool
+) -> List[Reply]:
     """包邮吗: the rule, or this order's case; a second ask after a "no" goes for approval."""
     if order is None or location:
         phrase_id, slots = shipping_fee_reply(cfg, location)
@@ -73,8 +76,9 @@ def stock_answer(product: Optional[Product], size: Optional[str], color: Optiona
     """L码还有吗: the warehouse's real stock (not the page's), for the product in question."""
     if product is None:
         return [Reply("dialogue.ask_stock")]
-    variants: List[Variant] = [v for v in product.variants
-                               if (size is None or v.size == size) and (color is None or v.color == color)]
+    variants: List[Variant] = [
+        v for v in product.variants if (size is None or v.size == size) and (color is None or v.color == color)
+    ]
     wanted = " ".join(x for x in (color, size) if x) or library().render("stock.any_variant")
     if not variants:
         return [Reply("stock.not_offered", {"product": product.title, "wanted": wanted})]

@@ -4,6 +4,7 @@ Logic in bot/ decides; actions/ only send. Keeping sentences out of the logic me
 decision can be shown to an agent as a suggestion or sent by the bot, in any phrasing the
 shop chooses in responses/.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

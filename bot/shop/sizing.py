@@ -10,6 +10,7 @@ out a person takes over, so a waist of 70 never gets an 80.
 Ranges in a chart meet at their ends (M is 52.5–60 kg, L is 60–67.5 kg). A buyer exactly on
 a boundary gets the larger size: at the top of a range the garment is at its tightest.
 """
+
 from __future__ import annotations
 
 import enum
@@ -106,8 +107,9 @@ def recommend_size(product: Product, height_cm: Optional[int], weight_kg: Option
     return SizeAdvice(rows[chosen].size, tuple(reasons), smaller_option=smaller)
 
 
-def _adjust_for_height(rows: Sequence[SizeChartRow], girth: int, chosen: int, height_cm: int,
-                       fit_shift: int, reasons: List[SizeReason]) -> int:
+def _adjust_for_height(
+    rows: Sequence[SizeChartRow], girth: int, chosen: int, height_cm: int, fit_shift: int, reasons: List[SizeReason]
+) -> int:
     """Height only ever adds length: one size up when the buyer is taller than the girth's
     row. Appends the reason and returns the size index to recommend."""
     last = len(rows) - 1
@@ -243,21 +245,32 @@ def _off_chart_reply(product: Product, advice: SizeAdvice, body: dict) -> Reply:
     """Honest answer when no size fits: name the nearest size and its limit, hand over."""
     row = next(r for r in product.size_chart if r.size == advice.closest)
     if SizeReason.OFF_CHART_HEAVY in advice.reasons:
-        return Reply("size.off_chart_heavy", {**body, "size": row.size, "limit_weight_jin": _jin(row.weight_max_kg)},
-                     handoff_reason=OFF_CHART_HANDOFF)
-    return Reply("size.off_chart_light", {**body, "size": row.size, "limit_weight_jin": _jin(row.weight_min_kg)},
-                 handoff_reason=OFF_CHART_HANDOFF)
+        return Reply(
+            "size.off_chart_heavy",
+            {**body, "size": row.size, "limit_weight_jin": _jin(row.weight_max_kg)},
+            handoff_reason=OFF_CHART_HANDOFF,
+        )
+    return Reply(
+        "size.off_chart_light",
+        {**body, "size": row.size, "limit_weight_jin": _jin(row.weight_min_kg)},
+        handoff_reason=OFF_CHART_HANDOFF,
+    )
 
 
 def _model_reference(product: Product) -> List[Reply]:
     """The model's height, weight and size, when the product page has them."""
     if not (product.model_height_cm and product.model_weight_kg and product.model_size):
         return []
-    return [Reply("size.model_reference", {
-        "model_height": product.model_height_cm,
-        "model_weight_jin": _jin(product.model_weight_kg),
-        "model_size": product.model_size,
-    })]
+    return [
+        Reply(
+            "size.model_reference",
+            {
+                "model_height": product.model_height_cm,
+                "model_weight_jin": _jin(product.model_weight_kg),
+                "model_size": product.model_size,
+            },
+        )
+    ]
 
 
 _FIT_PHRASES = {"runs_small": "size.fit_runs_small", "runs_large": "size.fit_runs_large"}

@@ -1,4 +1,5 @@
 """Which welcome the buyer gets: peak, returning buyer, or first visit (handbook §1, §6)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -13,8 +14,9 @@ from bot.shop.replies import Reply
 from bot.store.models import Buyer, Order, ShopMode
 
 
-def welcome_reply(session: Session, cfg: ShopConfig, buyer_id: str, when: datetime,
-                  mode: ShopMode = ShopMode.AUTO) -> List[Reply]:
+def welcome_reply(
+    session: Session, cfg: ShopConfig, buyer_id: str, when: datetime, mode: ShopMode = ShopMode.AUTO
+) -> List[Reply]:
     if peak_scripts(when, cfg, mode):
         return [Reply("welcome.peak")]
     buyer = session.get(Buyer, buyer_id)

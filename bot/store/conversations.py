@@ -3,6 +3,7 @@
 Every buyer message is written here before the bot answers, and every reply after, so a
 chat can be replayed, audited and used as training material — whatever crashes later.
 """
+
 from __future__ import annotations
 
 from typing import List, Optional
@@ -80,9 +81,7 @@ def record(
 
 def replies_to(session: Session, message_id: str) -> List[Message]:
     """The bot's replies already sent for a buyer message (for retried deliveries)."""
-    return list(
-        session.execute(select(Message).where(Message.reply_to == message_id).order_by(Message.id)).scalars()
-    )
+    return list(session.execute(select(Message).where(Message.reply_to == message_id).order_by(Message.id)).scalars())
 
 
 def mark_answered(session: Session, message_id: str) -> None:

@@ -1,4 +1,5 @@
 """Engine and sessions for the shop database (any SQLAlchemy URL; SQLite by default)."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -21,8 +22,14 @@ def engine(url: str | None = None) -> Engine:
         # readers go on while one writes, and the timeout waits out short write locks.
         # Pooled connections: SQLAlchemy's default for SQLite files opens one per session,
         # a tenth of the action server's time under load (benchmarks/peak_load.py).
-        eng = create_engine(url, future=True, poolclass=QueuePool, pool_size=5, max_overflow=10,
-                            connect_args={"timeout": 30, "check_same_thread": False})
+        eng = create_engine(
+            url,
+            future=True,
+            poolclass=QueuePool,
+            pool_size=5,
+            max_overflow=10,
+            connect_args={"timeout": 30, "check_same_thread": False},
+        )
 
         @event.listens_for(eng, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - trivial

@@ -5,6 +5,7 @@ existed (commit f39c05f and earlier: the shop's tables, no alembic_version) is r
 the baseline and upgraded in place, rows kept. `xiaoer run` and `xiaoer db upgrade` call
 upgrade(); a schema change is a new file in migrations/versions (`xiaoer db revision -m …`).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

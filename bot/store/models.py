@@ -8,6 +8,7 @@ read back unchanged.
 
 The schema changes only through a migration (bot/store/migrations, `xiaoer db upgrade`).
 """
+
 from __future__ import annotations
 
 import enum
@@ -33,8 +34,13 @@ Base = declarative_base()
 
 def _by_value(enum_class: type, length: int) -> Enum:
     """A VARCHAR column holding the enum's values (not its names), validated on write."""
-    return Enum(enum_class, native_enum=False, length=length, validate_strings=True,
-                values_callable=lambda members: [m.value for m in members])
+    return Enum(
+        enum_class,
+        native_enum=False,
+        length=length,
+        validate_strings=True,
+        values_callable=lambda members: [m.value for m in members],
+    )
 
 
 class OrderStatus(enum.StrEnum):

@@ -1,4 +1,5 @@
 """Alembic's entry point: migrations run on the connection bot/store/migrate.py hands in."""
+
 from alembic import context
 
 from bot.store.models import Base
