@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot import settings
 from bot.nlu import evaluation as ev
+from bot.nlu.priors import IntentMixError, shop_mix
 from bot.nlu.training import ensure_model, model_path, rasa_bin
 from bot.seed import is_seeded, reset_and_seed
 from bot.servers import Ports, Servers
@@ -24,6 +25,7 @@ def cmd_check(_: argparse.Namespace) -> int:
     """Validate shop.yml and the phrase library, as the servers do at start-up."""
     cfg = load_shop()
     lib = load_library()
+    shop_mix()  # the intent mix the classifier expects, if the shop sets its own
     print(f"shop.yml OK: {cfg.name}, {len(cfg.couriers)} couriers")
     print(f"responses/ OK: {len(lib.phrases)} phrases")
     return 0
@@ -69,30 +71,35 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    """Train if needed, parse the held-back split, print and save the report."""
-
+    """Train if needed, parse every held-back split (or the one --split names), print and save
+    a report per split and the splits side by side."""
     model = ensure_model(config=args.config)
-    examples = ev.load_holdout(split=args.split or ev.HOLDOUT_GLOB)
-    if not examples:
-        print(f"no labelled messages match {args.split!r}", file=sys.stderr)
-        return 2
-    print(f"evaluating {model.name} on {len(examples)} held-back messages …")
-    report = ev.score(examples, ev.predict(model, examples))
-    report.near_duplicates = ev.near_duplicates(examples, ev.load_training_texts())
-    text = ev.markdown(report, f"NLU evaluation: {args.config}" + (f" on {args.split}" if args.split else ""))
-    print(text)
-    # The production config's report is reports/nlu.md; an alternative's goes beside the
-    # others in reports/tuning/, so comparing never overwrites the current figures.
-    reports = settings.ROOT / "reports"
+    splits = {Path(args.split).parent.name: args.split} if args.split else ev.SPLITS
+    # The production config's reports are reports/nlu*.md; an alternative's go to
+    # reports/tuning/, so comparing never overwrites the current figures.
     production = Path(args.config) == Path(settings.NLU_CONFIG)
-    out = reports if production else reports / "tuning"
-    stem = "nlu" if production else Path(args.config).stem
-    if args.split:  # named after the split's folder: tests/nlu/writer2/*.yml → nlu_writer2.md
-        stem += "_" + Path(args.split).parent.name
+    out = settings.ROOT / "reports" / ("" if production else "tuning")
+    prefix = "nlu" if production else Path(args.config).stem
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{stem}.md").write_text(text, encoding="utf-8")
-    ev.confusion_png(report, out / ("confusion.png" if stem == "nlu" else f"{stem}.png"))
-    print(f"saved {out / f'{stem}.md'}")
+    training = ev.load_training_texts()
+    reports = {}
+    for name, glob in splits.items():
+        examples = ev.load_holdout(split=glob)
+        if not examples:
+            print(f"no labelled messages match {glob!r}", file=sys.stderr)
+            return 2
+        print(f"evaluating {model.name} on the {len(examples)} messages of {name} ({glob}) …")
+        report = ev.score(examples, ev.predict(model, examples))
+        report.near_duplicates = ev.near_duplicates(examples, training)
+        text = ev.markdown(report, f"NLU evaluation: {args.config} on {name} ({glob})")
+        (out / f"{prefix}_{name}.md").write_text(text, encoding="utf-8")
+        ev.confusion_png(report, out / f"{prefix}_{name}.png")
+        reports[name] = report
+    table = ev.side_by_side(reports, f"NLU evaluation: {args.config}, {model.name}")
+    print(table)
+    if not args.split:
+        (out / f"{prefix}.md").write_text(table, encoding="utf-8")
+    print(f"saved {out}/{prefix}*.md (one report per split, every misread message listed)")
     if args.folds:
         print(f"running {args.folds}-fold cross-validation on the training data (rasa test nlu) …")
         return subprocess.call(
@@ -132,6 +139,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     load_shop()
     load_library()
+    shop_mix()
     if not is_seeded():
         reset_and_seed()
         print("seeded the demo shop")
@@ -197,14 +205,14 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--config", default=settings.NLU_CONFIG)
     train.add_argument("--force", action="store_true")
     train.set_defaults(func=cmd_train)
-    ev = sub.add_parser("eval", help="evaluate the NLU on the held-back split")
+    ev = sub.add_parser("eval", help="evaluate the NLU on every held-back split")
     ev.add_argument("--config", default=settings.NLU_CONFIG)
     ev.add_argument("--folds", type=int, default=0, help="also run k-fold cross-validation")
     ev.add_argument(
         "--split",
         default=None,
         metavar="GLOB",
-        help="labelled messages to test on (Rasa NLU files), default: the held-back split",
+        help="labelled messages to test on (Rasa NLU files), default: every held-back split",
     )
     ev.set_defaults(func=cmd_eval)
     cmp = sub.add_parser("compare", help="two trained models on every held-back split, as JSON")
@@ -220,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except Exception as exc:  # a clear one-line error for the known failure kinds
-        if isinstance(exc, (PhraseError, ShopConfigError, RuntimeError)):
+        if isinstance(exc, (PhraseError, ShopConfigError, IntentMixError, RuntimeError)):
             print(f"error: {exc}", file=sys.stderr)
             return 2
         raise

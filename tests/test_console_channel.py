@@ -3,9 +3,10 @@
 import pytest
 from sqlalchemy import select
 
+from bot.shop.phrases import library
 from bot.store.db import session_scope
 from bot.store.models import Conversation, Message
-from tests.helpers import console_event, console_post, new_buyer, renderings
+from tests.helpers import console_event, console_post, matches, new_buyer, renderings
 
 pytestmark = pytest.mark.servers
 
@@ -205,3 +206,26 @@ def test_fifty_concurrent_messages_from_one_buyer_are_answered_in_order(servers)
     assert len(inbound) == 50 and all(m.answered_at for m in inbound)  # every message stored and answered
     seq_of = {e["message_id"]: e["seq"] for e in events}
     assert [seq_of[m.reply_to] for m in replies] == list(range(1, 51))  # answered in the buyer's order
+
+
+def test_a_request_for_a_person_inside_a_request_hands_off_and_keeps_the_request(servers):
+    buyer = new_buyer()
+    event = console_event(buyer, "转人工 这个我不要了 要退款")
+    data = _send(servers, event)
+    assert matches(data["replies"][0]["text"], "peak.agents_busy")  # the demo agents start away
+    with session_scope() as s:
+        conv = s.execute(select(Conversation).where(Conversation.buyer_id == buyer)).scalar_one()
+        assert conv.handled_by == "queue" and conv.handoff_reason == "buyer_asked"
+        assert conv.skill == "aftersale"  # the request decides who takes the buyer
+        stored = s.execute(select(Message).where(Message.message_id == event["message_id"])).scalar_one()
+        assert stored.intent == "request_refund"  # the classifier reads the request, for the agent and the trainers
+
+
+def test_a_greeting_that_opens_a_question_does_not_hide_it(servers):
+    event = console_event(new_buyer(), "你好 在吗 请问这件T恤是纯棉的吗")
+    reply = _send(servers, event)["replies"][0]["text"]
+    assert any(matches(reply, p.id) for p in library().for_intent("ask_product")), reply
+    with session_scope() as s:
+        assert s.execute(select(Message).where(Message.message_id == event["message_id"])).scalar_one().intent == (
+            "ask_product"
+        )

@@ -30,6 +30,10 @@ def test_scores_per_intent_and_overall():
     assert report.fallback_rate == 0.25
     assert report.out_of_scope_caught() == 1.0  # fallback is a right end for an off-topic message
     assert report.confused_pairs()[0][:2] in {("ask_shipping_fee", "thank"), ("out_of_scope", FALLBACK)}
+    # In a shop where shipping-fee questions are three times as common as thanks and off-topic
+    # is rare, the same readings are worth (3×0.5 + 1×1.0 + 0×…) / (3 + 1 + 0.1).
+    mix = {"ask_shipping_fee": 3.0, "thank": 1.0, "out_of_scope": 0.1, "greet": 5.0}  # greet: not in the split
+    assert report.mix_accuracy(mix) == pytest.approx(2.5 / 4.1)
 
 
 def test_near_duplicates_catch_copies_not_paraphrases():

@@ -19,6 +19,13 @@ def test_dispute_words_hand_off_whatever_the_intent():
     assert trigger(shop(), "好评返现吗", [0.9], ["ask_promotion"]) is None
 
 
+def test_a_request_for_a_person_inside_a_longer_message():
+    assert trigger(shop(), "转人工 我要退款", [0.9], ["request_refund"]) is HandoffReason.ASKED
+    assert trigger(shop(), "人工客服在吗 发票开了没", [0.8], ["ask_invoice"]) is HandoffReason.ASKED
+    assert trigger(shop(), "安装要人工费吗", [0.9], ["ask_product"]) is None  # 人工费 is labour, not a person
+    assert trigger(shop(), "我要退款", [0.9], ["request_refund"]) is None
+
+
 def test_two_fallbacks_in_a_row():
     assert trigger(shop(), "啊啊", [0.3, 0.2], ["nlu_fallback", "nlu_fallback"]) is HandoffReason.NOT_UNDERSTOOD
     assert trigger(shop(), "啊啊", [0.3, 0.9], ["nlu_fallback", "ask_size"]) is None

@@ -8,6 +8,8 @@ from sqlalchemy import select
 
 from bot import settings
 from bot.nlu.curation import read_examples
+from bot.nlu.evaluation import SPLITS
+from bot.shop.config import shop
 from bot.store.db import session_scope
 from bot.store.models import Message
 from tests.helpers import console_event, console_post, new_buyer
@@ -32,7 +34,8 @@ def test_a_misread_message_is_labelled_into_training_data(servers, browser):  # 
     assert console_post(servers, console_event(new_buyer(), text)).status_code == 200
     with session_scope() as s:
         stored = s.execute(select(Message).where(Message.text == text)).scalar_one()
-        assert stored.intent == "nlu_fallback"  # the NLU had no idea
+        # The NLU had no idea: it fell back, or guessed below the review threshold.
+        assert stored.intent == "nlu_fallback" or stored.confidence < shop().handoff.low_confidence
         message_id = stored.id
 
     page = log_in(browser, servers, "xiaomei")
@@ -72,10 +75,10 @@ def test_retrain_compares_on_both_splits_and_puts_the_model_in_service(servers, 
     page.wait_for_selector("#job table", timeout=180_000)
     job = http.get(base + "/api/trainer/retrain", timeout=10).json()
     assert job["state"] == "done" and job["candidate"] == job["live"] == servers.model.name
-    for split in ("held-back", "writer2"):
+    for split in SPLITS:
         live, candidate = job["result"][split]["live"], job["result"][split]["candidate"]
-        assert live == candidate and live["accuracy"] >= 0.95
-    assert page.locator("#job tbody tr").count() == 2
+        assert live == candidate and live["accuracy"] >= 0.93
+    assert page.locator("#job tbody tr").count() == len(SPLITS)
     assert page.locator("#activate").is_hidden()  # nothing new to put in service
 
     # Putting a model in service swaps it in Rasa without a restart.

@@ -1,6 +1,6 @@
-"""Tuning aid: parse the held-back split once and score several fallback thresholds.
+"""Tuning aid: parse a split once and score several fallback thresholds.
 
-    .venv/bin/python tuning/thresholds.py models/xiaoer-<hash>.tar.gz
+    .venv/bin/python tuning/thresholds.py models/xiaoer-<hash>.tar.gz [split name, default situations]
 
 FallbackClassifier only relabels low-confidence messages, so the thresholds can be
 simulated from one parse instead of one training run each.
@@ -9,7 +9,7 @@ simulated from one parse instead of one training run each.
 import asyncio
 import sys
 
-from bot.nlu.evaluation import FALLBACK, Prediction, load_holdout, score
+from bot.nlu.evaluation import FALLBACK, SPLITS, Prediction, load_holdout, score
 
 
 async def _parse(model, examples):
@@ -20,7 +20,7 @@ async def _parse(model, examples):
 
 
 def main() -> None:
-    examples = load_holdout()
+    examples = load_holdout(split=SPLITS[sys.argv[2] if len(sys.argv) > 2 else "situations"])
     parsed = asyncio.run(_parse(sys.argv[1], examples))
     for threshold in (0.0, 0.2, 0.3, 0.4, 0.45, 0.5, 0.6):
         for ambiguity in (0.0, 0.05, 0.1):

@@ -83,7 +83,7 @@ async def label(request: web.Request) -> web.Response:
 
 # Rough durations on a 2-core machine, for the progress bar: training the NLU and policies,
 # then parsing both held-back splits with both models.
-EXPECTED_SECONDS = {"training": 60, "comparing": 40}
+EXPECTED_SECONDS = {"training": 80, "comparing": 60}
 
 
 @dataclass

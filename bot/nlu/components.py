@@ -19,6 +19,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.nlu.classifier import NgramSvm
 from bot.nlu.entities import extract
 from bot.nlu.intents import CONSOLE_EVENTS
+from bot.nlu.priors import shop_mix
 
 logger = logging.getLogger(__name__)
 
@@ -64,11 +65,12 @@ def _tokens(message: Message) -> List[str]:
 class ShopIntentClassifier(GraphComponent, IntentClassifier):
     """Rasa wrapper around NgramSvm. Needs a tokenizer before it (JiebaTokenizer); brings
     its own features, so no featurizer is needed. Learns the contract's intents only: the
-    console's event intents arrive as triggers (bot/nlu/intents.py)."""
+    console's event intents arrive as triggers (bot/nlu/intents.py). Expects the intents in
+    the shop's mix of real traffic (bot/nlu/priors.py), `prior_strength` 0 to 1."""
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"char_max_ngram": 2, "word_max_ngram": 2, "pinyin_max_ngram": 2, "c": 0.7}
+        return {"char_max_ngram": 2, "word_max_ngram": 2, "pinyin_max_ngram": 2, "c": 0.7, "prior_strength": 0.0}
 
     def __init__(
         self, config: Dict[Text, Any], storage: ModelStorage, resource: Resource, model: Optional[NgramSvm] = None
@@ -77,6 +79,8 @@ class ShopIntentClassifier(GraphComponent, IntentClassifier):
         self._storage = storage
         self._resource = resource
         self.model = model
+        if model is not None:
+            model.expect(shop_mix(), self.config["prior_strength"])
 
     @classmethod
     def create(
@@ -108,6 +112,7 @@ class ShopIntentClassifier(GraphComponent, IntentClassifier):
         )
         with self._storage.write_to(self._resource) as directory:
             self.model.save(directory)
+        self.model.expect(shop_mix(), self.config["prior_strength"])
         return self._resource
 
     @classmethod

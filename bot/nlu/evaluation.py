@@ -18,10 +18,17 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from bot import settings
 from bot.nlu.classifier import normalise
 from bot.nlu.intents import FALLBACK
+from bot.nlu.priors import shop_mix
 
 HOLDOUT_GLOB = "tests/nlu/holdout_*.yml"
-# Every split the project tests on, by name: the held-back split and a second writer's.
-SPLITS = {"held-back": HOLDOUT_GLOB, "writer2": "tests/nlu/writer2/*.yml"}
+# Every split the project tests on, by name: the held-back split, a second writer's, and the
+# situation-first split in the real intent mix.
+SPLITS = {
+    "held-back": HOLDOUT_GLOB,
+    "writer2": "tests/nlu/writer2/*.yml",
+    # Written situation first, blind, in the real intent mix: the split to trust.
+    "situations": "tests/nlu/situations/*.yml",
+}
 TRAINING_GLOB = "data/nlu/**/*.yml"
 # A held-back message whose character bigrams overlap a training example's this much
 # (Jaccard, after normalisation) tests memory rather than understanding.
@@ -67,6 +74,12 @@ class Report:
     def accuracy(self) -> float:
         hits = sum(p.intent == e.intent for e, p in zip(self.examples, self.predictions))
         return hits / len(self.examples)
+
+    def mix_accuracy(self, mix: Dict[str, float]) -> float:
+        """Accuracy as a shop would see it: each intent's recall weighted by its share of real
+        traffic (`mix`), not by how many messages the split happens to hold of it."""
+        present = {i: share for i, share in mix.items() if self.per_intent.get(i, {}).get("support")}
+        return sum(share * self.per_intent[i]["recall"] for i, share in present.items()) / sum(present.values())
 
     @property
     def macro_f1(self) -> float:
@@ -196,6 +209,7 @@ def summary(report: Report) -> Dict[str, object]:
         "accuracy": round(report.accuracy, 4),
         "macro_f1": round(report.macro_f1, 4),
         "fallback_rate": round(report.fallback_rate, 4),
+        "real_mix_accuracy": round(report.mix_accuracy(shop_mix()), 4),
         "messages": len(report.examples),
         "f1": {intent: round(s["f1"], 4) for intent, s in report.per_intent.items()},
     }
@@ -217,11 +231,14 @@ def compare(models: Dict[str, Path], splits: Optional[Dict[str, str]] = None) ->
 
 def markdown(report: Report, title: str) -> str:
     lat = report.latency_ms()
+    mix = shop_mix()
     lines = [
         f"# {title}",
         "",
         f"- messages: {len(report.examples)} held back ({len(report.per_intent)} intents)",
         f"- accuracy: **{report.accuracy:.3f}**, macro-F1: **{report.macro_f1:.3f}**",
+        f"- accuracy in the real intent mix (each intent's recall weighted by its share of real "
+        f"traffic, bot/nlu/priors.py): **{report.mix_accuracy(mix):.3f}**",
         f"- fallback rate: {report.fallback_rate:.1%}",
     ]
     if report.out_of_scope_caught() is not None:
@@ -237,11 +254,14 @@ def markdown(report: Report, title: str) -> str:
         f"- parse latency: p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms "
         f"({lat['per_second']:.0f} parses/s, one process)",
         "",
-        "| intent | precision | recall | F1 | n |",
-        "|---|---|---|---|---|",
+        "| intent | share of real traffic | precision | recall | F1 | n |",
+        "|---|---|---|---|---|---|",
     ]
     for intent, s in sorted(report.per_intent.items(), key=lambda kv: kv[1]["f1"]):
-        lines.append(f"| {intent} | {s['precision']:.2f} | {s['recall']:.2f} | {s['f1']:.2f} | {s['support']} |")
+        lines.append(
+            f"| {intent} | {mix.get(intent, 0):.1%} | {s['precision']:.2f} | {s['recall']:.2f} | {s['f1']:.2f} "
+            f"| {s['support']} |"
+        )
     lines += ["", "Most confused (gold → predicted):", "", "| gold | predicted | n |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {n} |" for a, b, n in report.confused_pairs()]
     lines += [
@@ -266,6 +286,40 @@ def markdown(report: Report, title: str) -> str:
         "|---|---|---|---|",
     ]
     lines += [f"| {e.text.replace('|', '¦')} | {e.intent} | {p.intent} | {p.confidence:.2f} |" for e, p in misread]
+    return "\n".join(lines) + "\n"
+
+
+def side_by_side(reports: Dict[str, Report], title: str) -> str:
+    """The splits' figures in one table, then each intent's F1 on each split (weakest first on
+    the last split, the one in the real mix), so a trainer sees what a shop would see."""
+    mix = shop_mix()
+    names = list(reports)
+    lines = [
+        f"# {title}",
+        "",
+        "| split | messages | accuracy | macro-F1 | accuracy in the real mix | fallback | accuracy on messages "
+        "unlike any training example |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, r in reports.items():
+        novel = f"{r.novel_accuracy():.3f} ({sum(r.novel_per_intent().values())})" if r.near_duplicates else "–"
+        lines.append(
+            f"| {name} | {len(r.examples)} | **{r.accuracy:.3f}** | **{r.macro_f1:.3f}** | {r.mix_accuracy(mix):.3f} "
+            f"| {r.fallback_rate:.1%} | {novel} |"
+        )
+    last = reports[names[-1]]
+    lines += [
+        "",
+        "F1 per intent:",
+        "",
+        "| intent | share of real traffic | " + " | ".join(names) + " |",
+        "|---|---|" + "---|" * len(names),
+    ]
+    for intent in sorted(last.per_intent, key=lambda i: last.per_intent[i]["f1"]):
+        cells = [
+            f"{reports[n].per_intent[intent]['f1']:.2f}" if intent in reports[n].per_intent else "–" for n in names
+        ]
+        lines.append(f"| {intent} | {mix.get(intent, 0):.1%} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -3,6 +3,7 @@ what the buyer is told (an agent is coming, their place in the queue, or the hou
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import List, Optional, Sequence
@@ -41,6 +42,8 @@ def trigger(
     rules = cfg.handoff
     if any(word in text for word in rules.dispute_words):
         return HandoffReason.DISPUTE
+    if any(re.search(re.escape(word) + "(?!费)", text) for word in rules.person_words):  # not 人工费 (labour)
+        return HandoffReason.ASKED  # however the classifier labels the rest of the message
     streak = rules.fallback_streak
     if len(intents) >= streak and all(i == FALLBACK for i in intents[-streak:]):
         return HandoffReason.NOT_UNDERSTOOD

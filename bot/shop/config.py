@@ -76,6 +76,22 @@ class Returns(BaseModel):
 
 class Handoff(BaseModel):
     dispute_words: List[str] = []
+    # Words that ask for a person whatever else the message asks ("转人工 我要退款"): the
+    # buyer goes to a person, and the message keeps the intent of its request.
+    person_words: List[str] = [
+        "转人工",
+        "人工客服",
+        "人工服务",
+        "找人工",
+        "我要人工",
+        "叫人工",
+        "转接人工",
+        "真人客服",
+        "找真人",
+        "叫个真人",
+        "找个真人",
+        "活人",
+    ]
     low_confidence: float = 0.6
     low_confidence_streak: int = 3
     fallback_streak: int = 2
