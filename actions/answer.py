@@ -1,29 +1,32 @@
-"""Intents answered by their quick-phrase alone (thanks, yes/no, product facts, promotions…),
-and the closing script."""
+"""Intents answered by their quick-phrase alone (thanks, yes/no, promotions…), and the
+closing script."""
 
-import re
 from typing import List
 
 from sqlalchemy import select
 
-from actions.common import Context, ShopAction
+from actions.common import ShopAction
+from actions.context import Context
+from bot.shop.knowledge import record_gap, uncovered_topic
 from bot.shop.peak import peak_scripts
 from bot.shop.phrases import PEAK_CATEGORY, library
 from bot.shop.replies import Reply
 from bot.store.models import Order, OrderStatus
 
-_COLOR_DIFFERENCE = re.compile(r"色差|实物.*(颜色|一样)|颜色.*(一样|正)")
-
 
 class ActionAnswer(ShopAction):
-    """The intent's first quick-phrase; during the Double 11 rush a peak script wins."""
+    """The intent's first quick-phrase; during the Double 11 rush a peak script wins. A
+    question the library has no answer for (定金 under promotions) is said to be so, and kept
+    as a knowledge gap (bot/shop/knowledge.py), rather than answered with the general phrase."""
 
     action_name = "action_answer"
 
     def answer(self, ctx: Context) -> List[Reply]:
         intent = ctx.intent or "out_of_scope"
-        if intent == "ask_product" and _COLOR_DIFFERENCE.search(ctx.text):
-            return [Reply("dialogue.color_difference")]
+        topic = uncovered_topic(intent, ctx.text)
+        if topic:
+            record_gap(ctx.session, ctx.shop_id, ctx.buyer_id, topic, ctx.text, ctx.now, ctx.message_id, intent)
+            return [Reply("dialogue.not_sure", {"topic": topic})]
         phrases = library().for_intent(intent) or library().for_intent("out_of_scope")
         if peak_scripts(ctx.now, ctx.cfg, ctx.mode):
             phrases = sorted(phrases, key=lambda p: p.category != PEAK_CATEGORY)

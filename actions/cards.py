@@ -4,11 +4,11 @@ from typing import List
 
 from sqlalchemy import select
 
-from actions.common import Context, ShopAction
-from bot.formatting import yuan
-from bot.shop import aftersales
+from actions.aftersales import ActionQualityComplaint, answer_quality
+from actions.common import ShopAction
+from actions.context import Context
+from bot.shop.catalogue import product_card
 from bot.shop.orders import describe
-from bot.shop.phrases import library
 from bot.shop.replies import Reply
 from bot.store.models import HandoffReason, Product
 
@@ -23,18 +23,7 @@ class ActionProductCard(ShopAction):
         product = ctx.session.execute(select(Product).where(Product.sku == sku)).scalar_one_or_none()
         if product is None:
             return [Reply("dialogue.ask_product")]
-        return [
-            Reply(
-                "product.card",
-                {
-                    "product": product.title,
-                    "price": yuan(product.price_fen),
-                    "material": product.material,
-                    "fit": library().render(f"product.fit.{product.fit}"),
-                    "washing": product.washing,
-                },
-            )
-        ]
+        return [product_card(product)]
 
 
 def order_card(ctx: Context) -> List[Reply]:
@@ -60,27 +49,9 @@ class ActionImage(ShopAction):
     action_name = "action_image"
 
     def answer(self, ctx: Context) -> List[Reply]:
-        asked_for_photos = _last_bot_action(ctx) == "action_quality_complaint"
+        asked_for_photos = ctx.last_bot_action() == ActionQualityComplaint.action_name
         order = ctx.order_for("complain_quality").order if asked_for_photos else None
         if order is not None:
             ctx.set_slot("photos_sent", True)
-            return aftersales.quality_reply(ctx.session, order, ctx.now, ctx.cfg, has_photos=True)
+            return answer_quality(ctx, order)
         return [Reply("dialogue.image_to_agent", handoff_reason=HandoffReason.IMAGE)]
-
-
-def _last_bot_action(ctx: Context) -> str:
-    """The last custom action before this message (listening and slot events skipped)."""
-    seen_user = False
-    for event in reversed(ctx.tracker.events):
-        if event.get("event") == "user":
-            if seen_user:
-                return ""  # the bot said nothing between the two messages
-            seen_user = True
-        elif (
-            seen_user
-            and event.get("event") == "action"
-            and event.get("name", "").startswith("action_")
-            and event["name"] not in ("action_listen", "action_session_start")
-        ):
-            return event["name"]
-    return ""

@@ -1,112 +1,46 @@
-"""What every action shares: the shop, the buyer, the database, and sending quick-phrases.
+"""What every action does: read the message against the conversation, then answer it.
 
 Each action in this package answers one area (logistics, after-sales, …) by calling the
-logic in bot/ and sending the Replies it returns. ShopAction does the plumbing once:
-a database session per action run, the shop clock, the order the buyer means, sending
-phrases, and handing off when the logic says a person must take over.
+logic in bot/ and sending the Replies it returns. ShopAction does the plumbing once, in
+this order for every message:
+1. note the NLU's reading on the stored message and move the conversation's memory to the
+   message's topic (actions/context.py);
+2. tell a buyer waiting for an agent their place when they ask about the wait; hand off when
+   the conversation calls for a person, whatever the intent;
+3. answer what the bot was waiting for (which order, the new address, an offer), a
+   withdrawal of a request, or a follow-up to the previous answer ("顺丰呢" after "默认什么
+   快递") — the message read against the conversation (actions/conversation.py);
+4. otherwise the action's own answer — with the welcome first if the buyer opened with a
+   greeting and has not been welcomed.
 """
 
 from __future__ import annotations
 
-import random
+import inspect
+import re
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, ClassVar, Dict, List, Optional, Text, Type
+from typing import Any, ClassVar, Dict, List, Optional, Text, Tuple, Type
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
+from actions import conversation
+from actions.context import Context, OrderLookup, render  # noqa: F401  (OrderLookup: the actions' type)
 from bot import clock
-from bot.service.handoff import hand_off_for, handoff_replies, trigger
-from bot.shop.config import ShopConfig, shop
-from bot.shop.orders import choose_order
-from bot.shop.phrases import library
+from bot.nlu.classifier import without_opening
+from bot.nlu.intents import FALLBACK
+from bot.service.handoff import hand_off_for, trigger
+from bot.shop.config import shop
 from bot.shop.replies import Reply
+from bot.shop.welcome import welcome_reply
 from bot.store import conversations
 from bot.store.db import session_scope
-from bot.store.models import HandoffReason, Order, ShopMode
+from bot.store.models import Order
 
-
-@dataclass
-class Context:
-    tracker: Tracker
-    session: Session
-    now: datetime
-    cfg: ShopConfig
-    events: List[Dict[Text, Any]] = field(default_factory=list)
-
-    @property
-    def buyer_id(self) -> str:
-        return self.tracker.sender_id
-
-    @property
-    def shop_id(self) -> str:
-        metadata = self.tracker.latest_message.get("metadata") or {}
-        return metadata.get("shop_id") or self.cfg.shop_id
-
-    @property
-    def intent(self) -> Optional[str]:
-        return (self.tracker.latest_message.get("intent") or {}).get("name")
-
-    @property
-    def text(self) -> str:
-        return self.tracker.latest_message.get("text") or ""
-
-    @property
-    def mode(self) -> ShopMode:
-        return conversations.shop_mode(self.session, self.shop_id)
-
-    @property
-    def recent_intents(self) -> List[Optional[str]]:
-        return [
-            e.get("parse_data", {}).get("intent", {}).get("name")
-            for e in self.tracker.events
-            if e.get("event") == "user"
-        ]
-
-    def entity(self, name: str) -> Any:
-        """The entity's value in this message (normalised by the NLU), else None."""
-        return next(self.tracker.get_latest_entity_values(name), None)
-
-    def slot(self, name: str) -> Any:
-        return self.tracker.get_slot(name)
-
-    def set_slot(self, name: str, value: Any) -> None:
-        self.events.append(SlotSet(name, value))
-
-    def order_for(self, intent: Optional[str] = None) -> "OrderLookup":
-        """The order the buyer means; remembers it for the rest of the chat."""
-        choice = choose_order(
-            self.session,
-            self.buyer_id,
-            intent or self.intent,
-            order_id=self.entity("order_id"),
-            current_id=self.slot("order_id"),
-        )
-        if choice.order is not None:
-            self.set_slot("order_id", choice.order.id)
-        return OrderLookup(choice.order, choice.ask)
-
-    def hand_off(self, reason: HandoffReason) -> List[Reply]:
-        """Hand the buyer to a person now; the replies say so."""
-        return handoff_replies(
-            self.session, self.cfg, self.shop_id, self.buyer_id, reason, self.recent_intents, self.now
-        )
-
-
-@dataclass
-class OrderLookup:
-    order: Optional[Order]
-    ask: List[Reply]
-
-
-def render(replies: List[Reply], seed: str) -> str:
-    """Replies become one chat message: buyers read one bubble, not four in a row."""
-    rng = random.Random(seed)  # the variant rotates per buyer and turn, but is repeatable
-    return "\n".join(library().render(r.phrase_id, r.slots, rng=rng) for r in replies)
+# A follow-up names one thing and leans on the previous answer: "顺丰呢", "那换顺丰", "新疆的话".
+FOLLOW_UP_MAX_CHARS = 14
+FOLLOW_UP_MARK = re.compile(r"呢|^那|的话|^换|要是|改成")
 
 
 def send(dispatcher: CollectingDispatcher, ctx: Context, replies: List[Reply]) -> None:
@@ -119,9 +53,14 @@ def send(dispatcher: CollectingDispatcher, ctx: Context, replies: List[Reply]) -
 
 
 class ShopAction(Action, ABC):
-    """Base of the shop's actions: subclasses name themselves and implement answer(ctx)."""
+    """Base of the shop's actions: subclasses name themselves and implement answer(ctx).
+
+    `follow_up_entities`: a message that only names one of these right after this action
+    answered (顺丰呢) is answered by this action again, with the new value, whatever the
+    classifier made of the fragment."""
 
     action_name: ClassVar[str] = ""
+    follow_up_entities: ClassVar[Tuple[str, ...]] = ()
 
     def name(self) -> Text:
         return self.action_name
@@ -134,13 +73,34 @@ class ShopAction(Action, ABC):
         with session_scope() as session:
             ctx = Context(tracker, session, clock.now(), shop())
             label_inbound(session, tracker)
-            replies = forced_handoff(ctx)
-            if replies is None:
-                replies = resume_pending(ctx)
-            if replies is None:
-                replies = self.answer(ctx)
-            send(dispatcher, ctx, replies)
+            ctx.remember_topic()
+            replies = (
+                conversation.waiting_for_a_person(ctx)
+                or forced_handoff(ctx)
+                or resume_pending(ctx)
+                or conversation.awaited_answer(ctx)
+                or conversation.withdraw_request(ctx)
+                or follow_up(ctx)
+                or self.answer(ctx)
+            )
+            send(dispatcher, ctx, welcome_first(ctx, replies))
         return ctx.events
+
+    @classmethod
+    def named(cls, action_name: str) -> Optional["ShopAction"]:
+        """The action with this name (every action module is loaded by the action server)."""
+        return next((sub() for sub in _concrete(cls) if sub.action_name == action_name), None)
+
+
+def _concrete(cls: Type[ShopAction]) -> List[Type[ShopAction]]:
+    """Every action class below cls that can run (not the abstract bases)."""
+    found, pending = [], list(cls.__subclasses__())
+    while pending:
+        sub = pending.pop()
+        if not inspect.isabstract(sub):
+            found.append(sub)
+        pending += sub.__subclasses__()
+    return found
 
 
 class OrderAction(ShopAction):
@@ -159,21 +119,14 @@ class OrderAction(ShopAction):
     def about_order(self, ctx: Context) -> List[Reply]:
         lookup = ctx.order_for(self.intent)
         if lookup.ask:
-            ctx.set_slot("pending_intent", self.intent)
+            ctx.await_answer("order", intent=self.intent)
             return lookup.ask
         return self.handle(ctx, lookup.order)
 
     @classmethod
     def for_intent(cls, intent: str) -> Optional["OrderAction"]:
-        """The order action that answers an intent (every action module is loaded by the
-        action server, so every subclass is known)."""
-        pending: List[Type[OrderAction]] = list(cls.__subclasses__())
-        while pending:
-            sub = pending.pop()
-            if sub.intent == intent:
-                return sub()
-            pending += sub.__subclasses__()
-        return None
+        """The order action that answers an intent."""
+        return next((sub() for sub in _concrete(cls) if getattr(sub, "intent", None) == intent), None)
 
 
 def label_inbound(session: Session, tracker: Tracker) -> None:
@@ -198,9 +151,29 @@ def forced_handoff(ctx: Context) -> Optional[List[Reply]]:
 
 def resume_pending(ctx: Context) -> Optional[List[Reply]]:
     """The bot asked "which order?" and this message names one: answer the first question."""
-    pending = ctx.slot("pending_intent")
-    if not pending or not ctx.entity("order_id"):
+    awaiting = ctx.awaiting
+    if awaiting.get("kind") != "order" or not ctx.entity("order_id"):
         return None
-    ctx.set_slot("pending_intent", None)
-    action = OrderAction.for_intent(pending)
+    ctx.answered()
+    action = OrderAction.for_intent(awaiting.get("intent", ""))
     return action.about_order(ctx) if action is not None else None
+
+
+def follow_up(ctx: Context) -> Optional[List[Reply]]:
+    """ "顺丰呢" right after the courier answer: the previous action answers again."""
+    previous = ShopAction.named(ctx.last_bot_action())
+    if previous is None or len(ctx.text.strip()) > FOLLOW_UP_MAX_CHARS:
+        return None
+    if not (FOLLOW_UP_MARK.search(ctx.text) or ctx.intent == FALLBACK):
+        return None
+    if not any(ctx.entity(name) is not None for name in previous.follow_up_entities):
+        return None
+    return previous.answer(ctx)
+
+
+def welcome_first(ctx: Context, replies: List[Reply]) -> List[Reply]:
+    """A buyer who opens with a greeting and a question gets greeted, then answered."""
+    if ctx.intent == "greet" or ctx.welcomed() or without_opening(ctx.text, [])[0] == ctx.text:
+        return replies
+    ctx.set_slot("welcomed", True)
+    return welcome_reply(ctx.session, ctx.cfg, ctx.buyer_id, ctx.now, ctx.mode) + replies

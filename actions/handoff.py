@@ -4,7 +4,8 @@ the buyer (bot/service/handoff.py decides who and says how long)."""
 from typing import List
 
 from actions.cards import order_card
-from actions.common import Context, ShopAction
+from actions.common import ShopAction
+from actions.context import Context
 from bot.service.handoff import INTENT_REASONS
 from bot.shop.replies import Reply
 from bot.store.models import HandoffReason

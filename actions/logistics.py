@@ -3,7 +3,8 @@
 import re
 from typing import List, Optional
 
-from actions.common import Context, OrderAction, ShopAction
+from actions.common import OrderAction, ShopAction
+from actions.context import Context
 from bot.shop.logistics import arrival_reply, express_reply, ship_time_reply, tracking_reply
 from bot.shop.replies import Reply
 from bot.store.models import Order
@@ -21,6 +22,7 @@ class ActionShipTime(OrderAction):
 
 class ActionArrivalTime(OrderAction):
     action_name, intent = "action_arrival_time", "ask_arrival_time"
+    follow_up_entities = ("location",)  # 到新疆几天 … 西藏呢
 
     def answer(self, ctx: Context) -> List[Reply]:
         if ctx.entity("location") and not ctx.entity("order_id"):
@@ -41,6 +43,7 @@ class ActionTrackPackage(OrderAction):
 
 class ActionExpress(ShopAction):
     action_name = "action_express"
+    follow_up_entities = ("express",)  # 默认什么快递 … 换顺丰呢
 
     def answer(self, ctx: Context) -> List[Reply]:
         return express_reply(ctx.entity("express"), ctx.cfg)

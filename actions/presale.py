@@ -1,16 +1,17 @@
-"""Bargaining, free shipping, gifts, promotions, stock, invoices, payment, order changes."""
+"""Product questions, bargaining, free shipping, gifts, stock, invoices, payment, order changes."""
 
 import re
 from typing import List, Optional
 
-from sqlalchemy import select
-
-from actions.common import Context, OrderAction, ShopAction
-from bot.shop.order_changes import change_address_reply, modify_order_reply
+from actions.common import OrderAction, ShopAction
+from actions.context import Context
+from bot.shop.catalogue import product_answer
+from bot.shop.contacts import parse_contact
+from bot.shop.order_changes import change_address_reply, modify_order_reply, new_contact_reply
 from bot.shop.orders import confirmation_reply
 from bot.shop.presale import bargain_reply, gift_answer, invoice_answer, shipping_fee_answer, stock_answer
 from bot.shop.replies import Reply
-from bot.store.models import Order, Product
+from bot.store.models import Order
 
 
 def asked_again(ctx: Context) -> bool:
@@ -19,14 +20,19 @@ def asked_again(ctx: Context) -> bool:
     return len(intents) >= 2 and intents[-1] == intents[-2]
 
 
-def product_in_question(ctx: Context, order: Optional[Order]) -> Optional[Product]:
-    """The product card the buyer sent, else the item of the order being discussed."""
-    sku = ctx.slot("product_sku")
-    if sku:
-        return ctx.session.execute(select(Product).where(Product.sku == sku)).scalar_one_or_none()
-    if order is not None and order.items:
-        return order.items[0].product
-    return None
+def _recent_order(ctx: Context) -> Optional[Order]:
+    """The order a pre-sale question may be about (the one being paid or just paid)."""
+    return ctx.order_for("ask_gift").order
+
+
+class ActionProduct(ShopAction):
+    """A product question, answered from the product's own facts (bot/shop/catalogue.py)."""
+
+    action_name = "action_product"
+
+    def answer(self, ctx: Context) -> List[Reply]:
+        product = ctx.product(_recent_order(ctx))
+        return product_answer(ctx.session, product, ctx.text, ctx.now, ctx.shop_id, ctx.buyer_id, ctx.message_id)
 
 
 class ActionBargain(ShopAction):
@@ -34,14 +40,16 @@ class ActionBargain(ShopAction):
 
     def answer(self, ctx: Context) -> List[Reply]:
         quantity = ctx.entity("quantity")
-        return bargain_reply(ctx.cfg, int(quantity) if quantity else None)
+        attempt = sum(1 for intent in ctx.recent_intents if intent == "bargain")
+        return bargain_reply(ctx.cfg, int(quantity) if quantity else None, attempt)
 
 
 class ActionShippingFee(ShopAction):
     action_name = "action_shipping_fee"
+    follow_up_entities = ("location",)
 
     def answer(self, ctx: Context) -> List[Reply]:
-        order = ctx.order_for("ask_gift").order if not ctx.entity("location") else None
+        order = _recent_order(ctx) if not ctx.entity("location") else None
         return shipping_fee_answer(ctx.cfg, ctx.entity("location"), order, asked_again(ctx))
 
 
@@ -57,10 +65,11 @@ class ActionGift(OrderAction):
 
 class ActionStock(ShopAction):
     action_name = "action_stock"
+    follow_up_entities = ("size", "color")
 
     def answer(self, ctx: Context) -> List[Reply]:
-        order = ctx.order_for("ask_gift").order
-        return stock_answer(product_in_question(ctx, order), ctx.entity("size"), ctx.entity("color"))
+        product = ctx.product(_recent_order(ctx))
+        return stock_answer(product, ctx.value("size"), ctx.value("color"))
 
 
 class ActionInvoice(OrderAction):
@@ -71,17 +80,27 @@ class ActionInvoice(OrderAction):
 
 
 class ActionChangeAddress(OrderAction):
+    """地址填错了: hold the order and ask for the new details — or take them from this very
+    message when the buyer already pasted them."""
+
     action_name, intent = "action_change_address", "change_address"
 
     def handle(self, ctx: Context, order: Optional[Order]) -> List[Reply]:
-        return change_address_reply(ctx.session, order, ctx.now, ctx.cfg)
+        replies = change_address_reply(ctx.session, order, ctx.now, ctx.cfg)
+        if order is None or replies[0].phrase_id not in ("address.before_shipping", "address.after_shipping"):
+            return replies
+        contact = parse_contact(ctx.text)
+        if contact is not None:
+            return new_contact_reply(ctx.session, order, contact, ctx.now, ctx.cfg)
+        ctx.await_answer("address", order_id=order.id)
+        return replies
 
 
 class ActionModifyOrder(OrderAction):
     action_name, intent = "action_modify_order", "modify_order"
 
     def handle(self, ctx: Context, order: Optional[Order]) -> List[Reply]:
-        return modify_order_reply(ctx.session, order, ctx.now, ctx.cfg, ctx.entity("size"), ctx.entity("color"))
+        return modify_order_reply(ctx.session, order, ctx.now, ctx.cfg, ctx.last_entity("size"), ctx.entity("color"))
 
 
 # "已付款 / 拍好了": the buyer reports payment; anything else about paying gets the help phrase.
@@ -94,6 +113,6 @@ class ActionPayment(ShopAction):
     def answer(self, ctx: Context) -> List[Reply]:
         if not _PAID.search(ctx.text):
             return [Reply("payment.help")]
-        order = ctx.order_for("ask_gift").order
+        order = _recent_order(ctx)
         courier = ctx.cfg.couriers.get(order.express if order else ctx.cfg.default_express)
         return confirmation_reply(order, courier.name if courier else ctx.cfg.courier_names)

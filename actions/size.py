@@ -8,8 +8,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from sqlalchemy import select
 
-from actions.common import Context, ShopAction
-from actions.presale import product_in_question
+from actions.common import ShopAction
+from actions.context import Context
 from bot.nlu.numbers import height_cm, weight_kg
 from bot.shop.replies import Reply
 from bot.shop.sizing import fit_reply, size_reply
@@ -20,9 +20,9 @@ _FIT_QUESTION = re.compile(r"偏大|偏小|正码|标准码|标码|宽松|修身
 
 
 def _product(ctx: Context) -> Product:
-    """The product asked about; without one, the flagship (the first in the catalogue)."""
-    lookup = ctx.order_for("ask_gift") if not ctx.slot("product_sku") else None
-    product = product_in_question(ctx, lookup.order if lookup else None)
+    """The product asked about (named, discussed, or the buyer's order's); without one, the
+    flagship (the first in the catalogue)."""
+    product = ctx.product(ctx.order_for("ask_gift").order)
     return product or ctx.session.execute(select(Product).order_by(Product.id).limit(1)).scalar_one()
 
 
@@ -41,7 +41,8 @@ class ActionAskHeight(ShopAction):
 
     def answer(self, ctx: Context) -> List[Reply]:
         if _FIT_QUESTION.search(ctx.text):
-            return fit_reply(_product(ctx))
+            product = _product(ctx)
+            return [Reply("product.named", {"product": product.title}), *fit_reply(product)]
         weight = ctx.slot("weight")
         return size_reply(_product(ctx), None, weight)
 

@@ -2,7 +2,8 @@
 
 from typing import List
 
-from actions.common import Context, ShopAction
+from actions.common import ShopAction
+from actions.context import Context
 from bot.shop.replies import Reply
 from bot.shop.welcome import welcome_reply
 
@@ -11,4 +12,5 @@ class ActionWelcome(ShopAction):
     action_name = "action_welcome"
 
     def answer(self, ctx: Context) -> List[Reply]:
+        ctx.set_slot("welcomed", True)
         return welcome_reply(ctx.session, ctx.cfg, ctx.buyer_id, ctx.now, ctx.mode)

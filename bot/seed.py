@@ -126,6 +126,39 @@ PRODUCTS = [
     ProductSpec("QS-V001", "纯棉罗纹背心", "背心", 39, "100%棉 罗纹", "runs_small", ["白色", "黑色", "灰色"]),
 ]
 
+# What buyers call the products besides their titles.
+ALIASES: Dict[str, List[str]] = {
+    "QS-T001": ["经典款", "圆领T", "基础款"],
+    "QS-T002": ["重磅T", "落肩T", "重磅款"],
+    "QS-T003": ["冰丝T", "冰丝款", "速干T", "运动T恤"],
+    "QS-P001": ["商务POLO", "翻领POLO"],
+    "QS-P002": ["刺绣POLO", "珠地POLO"],
+    "QS-T004": ["华夫格", "长袖T"],
+    "QS-T005": ["印花T", "复古T", "美式T"],
+    "QS-T006": ["莫代尔", "V领T", "打底T", "打底衫", "修身T", "修身款"],
+    "QS-H001": ["卫衣", "连帽衫"],
+    "QS-S001": ["亚麻衬衫", "亚麻的", "短袖衬衫"],
+    "QS-K001": ["速干短裤", "运动短裤"],
+    "QS-V001": ["背心", "罗纹背心"],
+}
+
+# What the shop says about each product beyond its columns (bot/shop/catalogue.py: ASPECTS).
+FACTS: Dict[str, Dict[str, str]] = {
+    "QS-T001": {"缩水": "面料做过预缩，按洗涤说明洗基本不缩（1%以内）", "透": "200克精梳棉，白色也不透",
+                "起球": "精梳长绒纱，正常穿洗不起球", "掉色": "活性染色，深色头两次单独洗，之后不掉色"},
+    "QS-T002": {"缩水": "预缩处理，缩水率3%以内，宽松版型不受影响", "透": "260克重磅，白色完全不透",
+                "起球": "新疆长绒棉，不易起球"},
+    "QS-T003": {"缩水": "锦纶氨纶面料，不缩水", "透": "黑色、深蓝不透，浅灰贴身穿略透",
+                "起球": "不起球", "弹力": "四面弹，运动不紧绷", "透气": "冰丝面料透气速干，出汗不粘身"},
+    "QS-P001": {"缩水": "预缩处理，不易缩水", "起皱": "含5%氨纶，不易起皱，出差叠放也平整"},
+    "QS-P002": {"缩水": "纯棉珠地会有2%左右自然缩，建议冷水洗"},
+    "QS-T006": {"缩水": "莫代尔不缩水，但不要高温烘干", "透": "白色贴身略透，建议穿肤色内衣",
+                "弹力": "含5%氨纶，弹力好", "起球": "莫代尔洗多了有少许起毛，洗衣袋反面洗能避免"},
+    "QS-S001": {"缩水": "亚麻会轻微缩水（约2%），冷水手洗、不要烘干就好", "透": "白色略透，浅蓝和卡其不透",
+                "起皱": "亚麻天然容易起皱，这是麻的特点，熨一下就平整", "透气": "亚麻透气吸汗，夏天穿很凉快"},
+    "QS-H001": {"起球": "毛圈面料，正常穿不起球", "缩水": "预缩处理，冷水洗基本不缩"},
+}  # fmt: skip
+
 NICK_PARTS_A = [
     "快乐的",
     "爱跑步的",
@@ -253,6 +286,8 @@ def seed(session: Session, cfg: ShopConfig, now: datetime, rng_seed: int = 2026)
             model_height_cm=spec.model[0],
             model_weight_kg=spec.model[1],
             model_size=spec.model[2],
+            aliases=ALIASES.get(spec.sku, []),
+            facts=FACTS.get(spec.sku, {}),
         )
         product.size_chart = _chart_for(product, spec.fit)
         product.variants = [

@@ -90,8 +90,7 @@ def _read(event: Dict[str, Any]) -> Tuple[str, str]:
 
     Cards and shop events are not words to classify: they reach Rasa as intent triggers
     ("/share_order{...}") that carry their data as entities. A buyer's own text can never
-    be one: a leading "/" is replaced by a full-width "／" so nobody types an intent. A pasted
-    order number and nothing else is read as the order card it stands for.
+    be one: a leading "/" is replaced by a full-width "／" so nobody types an intent.
     """
     kind = event["type"]
     if kind == "text":
@@ -100,8 +99,6 @@ def _read(event: Dict[str, Any]) -> Tuple[str, str]:
             raise BadEvent(400, "empty message: field 'text' must contain the buyer's words")
         if len(text) > MAX_TEXT_CHARS:
             raise BadEvent(413, f"message too long: {len(text)} characters, the limit is {MAX_TEXT_CHARS}")
-        if _ORDER_ID.match(text.strip()):  # a pasted order number and nothing else: an order card
-            return text, "/share_order" + json.dumps({"order_id": text.strip()})
         return text, "／" + text[1:] if text.startswith("/") else text
     if kind == "emoticon":
         code = _field(event, "code", _EMOTICON, "an emoticon code like [微笑]")

@@ -73,7 +73,7 @@ def test_refund_of_an_unshipped_order_cancels_it_and_remembers_the_order():
     buyer, order_id = buyer_with_order(S.PAID, goods_yuan=120)
     text, slots = run(aftersales.ActionRefund(), tracker(buyer, "不想要了", "request_refund"))
     assert matches(text, "aftersales.refund_cancel") and "120" in text
-    assert slots == {"order_id": order_id}
+    assert slots["order_id"] == order_id and slots["topic"] == "aftersales"
     with session_scope() as s:
         [ticket] = s.execute(select(AfterSaleTicket).where(AfterSaleTicket.order_id == order_id)).scalars().all()
         assert ticket.kind is TicketKind.REFUND and ticket.number in text
@@ -87,21 +87,21 @@ def test_which_order_is_asked_then_the_first_question_is_answered():
         s.get(Order, second).buyer_id = buyer
     text, slots = run(logistics.ActionTrackPackage(), tracker(buyer, "到哪了", "track_package"))
     assert matches(text, "orders.which") and first[-4:] in text and second[-4:] in text
-    assert slots == {"pending_intent": "track_package"}
+    assert slots["awaiting"] == {"kind": "order", "intent": "track_package"}
 
     # The buyer answers with the number alone; whatever action Rasa runs, the first question is answered.
+    waiting = {"awaiting": slots["awaiting"], "topic": "logistics"}
     text, slots = run(
-        handoff.ActionFallback(),
-        tracker(buyer, second, "nlu_fallback", [entity("order_id", second)], slots={"pending_intent": "track_package"}),
+        handoff.ActionFallback(), tracker(buyer, second, "nlu_fallback", [entity("order_id", second)], slots=waiting)
     )
     assert matches(text, "logistics.in_transit") and "已揽收" in text
-    assert slots == {"pending_intent": None, "order_id": second}
+    assert slots == {"awaiting": None, "order_id": second}
 
 
 def test_asking_for_a_person_queues_the_buyer_with_the_reason():
     buyer = new_buyer()
     text, _ = run(handoff.ActionHandoff(), tracker(buyer, "转人工", "ask_human"))
-    assert matches(text, "peak.agents_busy")  # the demo agents start away
+    assert matches(text, "peak.nobody_online")  # the demo agents start away: no wait is promised
     with session_scope() as s:
         conv = s.execute(select(Conversation).where(Conversation.buyer_id == buyer)).scalar_one()
         assert conv.handled_by is Handler.QUEUE and conv.handoff_reason is HandoffReason.ASKED
@@ -110,7 +110,7 @@ def test_asking_for_a_person_queues_the_buyer_with_the_reason():
 def test_a_dispute_word_hands_off_whatever_the_action():
     buyer = new_buyer()
     text, _ = run(presale.ActionBargain(), tracker(buyer, "再便宜点 不然去12315投诉", "bargain"))
-    assert matches(text.splitlines()[-1], "peak.agents_busy")
+    assert matches(text.splitlines()[-1], "peak.nobody_online")
     with session_scope() as s:
         conv = s.execute(select(Conversation).where(Conversation.buyer_id == buyer)).scalar_one()
         assert conv.handoff_reason is HandoffReason.DISPUTE

@@ -10,7 +10,7 @@ from bot.settings import ROOT
 PACKAGES = ("bot", "actions", "connectors")
 # Each module's layer; a module imports only from lower layers or from its own package.
 LAYERS: List[Tuple[str, ...]] = [
-    ("bot.settings", "bot.clock", "bot.formatting", "bot.signing"),
+    ("bot.settings", "bot.clock", "bot.formatting", "bot.privacy", "bot.signing"),
     ("bot.store",),
     ("bot.nlu",),
     ("bot.shop",),

@@ -33,11 +33,11 @@ def test_remote_region_gets_its_own_freight(servers):
 
 def test_asking_for_a_person_hands_off_and_records_why(servers):
     # The demo's agents are all away when the servers start: the buyer is queued, told so
-    # with a position and a wait, and the bot keeps answering meanwhile.
+    # with its place and no invented wait, and the bot keeps answering meanwhile.
     buyer = new_buyer()
     rest(servers, buyer, "在吗")
     replies = rest(servers, buyer, "转人工")
-    assert matches(replies[0], "peak.agents_busy")
+    assert matches(replies[0], "peak.nobody_online")
     with session_scope() as s:
         conv = s.execute(select(Conversation).where(Conversation.buyer_id == buyer)).scalar_one()
         assert conv.handled_by == "queue" and conv.handoff_reason == "buyer_asked"
@@ -47,5 +47,5 @@ def test_a_whole_chat(servers):
     buyer = new_buyer()
     assert rest(servers, buyer, "亲 在么")[0] in renderings("welcome.first")
     assert "99" in rest(servers, buyer, "你们家包油吗")[0]
-    assert matches(rest(servers, buyer, "我要找人工客服")[0], "peak.agents_busy")
+    assert matches(rest(servers, buyer, "我要找人工客服")[0], "peak.nobody_online")
     assert "99" in rest(servers, buyer, "包邮吗")[0]  # while waiting, the bot still answers

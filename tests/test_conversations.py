@@ -76,7 +76,7 @@ def test_angry_buyer_is_handed_to_a_person(servers):
     buyer = opened(servers, new_buyer())
     reply = rest(servers, buyer, "你们什么服务态度 我要投诉")[0]
     apology, queued = reply.split("\n")
-    assert one_of(apology, "dialogue.complain_service") and matches(queued, "peak.agents_busy")
+    assert one_of(apology, "dialogue.complain_service") and matches(queued, "peak.nobody_online")
     assert handled_by(buyer) == ("queue", "angry_buyer")
 
 
@@ -315,5 +315,5 @@ def test_two_misunderstandings_in_a_row_go_to_a_person(servers):
     # message the NLU could not place, so the dialogue rule is tested whatever the model.
     buyer = opened(servers, new_buyer())
     assert one_of(rest(servers, buyer, "/nlu_fallback")[0], "dialogue.fallback")
-    assert matches(rest(servers, buyer, "/nlu_fallback")[0], "peak.agents_busy")
+    assert matches(rest(servers, buyer, "/nlu_fallback")[0], "peak.nobody_online")
     assert handled_by(buyer) == ("queue", "not_understood")

@@ -4,7 +4,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.nlu.curation import LabelError, add_example, mask_private, read_examples, review_queue
+from bot.nlu.curation import LabelError, add_example, read_examples, review_queue
+from bot.privacy import mask_phones
 from bot.store.models import Conversation, Message, Shop
 
 INTENTS = {"ask_ship_time", "request_exchange", "out_of_scope", "thank"}
@@ -20,7 +21,7 @@ INTENTS = {"ask_ship_time", "request_exchange", "out_of_scope", "thank"}
     ],
 )
 def test_phone_numbers_are_masked(raw, masked):
-    assert mask_private(raw) == masked
+    assert mask_phones(raw) == masked
 
 
 def _conversation(session, shop_id, messages):

@@ -23,6 +23,8 @@ def values(text):
         ("订单号3847561029384756 能发顺丰吗", [("order_id", "3847561029384756"), ("express", "SF")]),
         ("寄到新疆维吾尔自治区运费多少", [("location", "新疆")]),
         ("藏蓝色的还有吗", [("color", "藏青")]),
+        ("这个价格170块贵了", [("amount", 170.0)]),  # a price, not a height
+        ("别让我寄了 补我三十元得了", [("amount", 30.0)]),
     ],
 )
 def test_extracts_and_normalises(text, expected):
@@ -36,7 +38,6 @@ def test_extracts_and_normalises(text, expected):
         "等了3个月了",  # a duration, not a quantity
         "https://item.taobao.com/item.htm?id=623456789012",  # a product id in a link, not an order
         "我电话13812345678",  # a phone number is not an order id
-        "这个价格170块贵了",  # a price, not a height
         "退款按钮是灰的 点不了",  # greyed out, not a grey shirt
         "好的#E-s[数字x] 订单[ORDERID_10358477]",  # an emoticon code and a mask: no size S, no order id
     ],

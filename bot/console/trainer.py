@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from aiohttp import web
+from sqlalchemy import select
 
 from bot import settings
 from bot.console import rasa_client
@@ -26,7 +27,7 @@ from bot.nlu import curation, training
 from bot.nlu.intents import INTENTS
 from bot.shop.config import shop
 from bot.store.db import session_scope
-from bot.store.models import Agent, Direction, Message
+from bot.store.models import Agent, Direction, KnowledgeGap, Message, Product
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,38 @@ async def label(request: web.Request) -> web.Response:
     except curation.LabelError as err:
         return web.json_response({"error": str(err)}, status=409)
     return web.json_response({"intent": body["intent"], "examples_of_intent": count})
+
+
+async def gaps(request: web.Request) -> web.Response:
+    """The shop's open knowledge gaps, newest first (bot/shop/knowledge.py)."""
+    agent_id = require_agent(request)
+    with session_scope() as session:
+        shop_id = session.get(Agent, agent_id).shop_id
+        rows = session.execute(
+            select(KnowledgeGap)
+            .where(KnowledgeGap.shop_id == shop_id, KnowledgeGap.resolved.is_(False))
+            .order_by(KnowledgeGap.id.desc())
+            .limit(100)
+        ).scalars()
+        listed = [
+            {"id": g.id, "topic": g.topic, "question": g.question, "intent": g.intent,
+             "product": session.get(Product, g.product_id).title if g.product_id else None,
+             "at": g.created_at.isoformat(timespec="minutes")}
+            for g in rows
+        ]  # fmt: skip
+    return web.json_response({"gaps": listed})
+
+
+async def resolve_gap(request: web.Request) -> web.Response:
+    agent_id = require_agent(request)
+    gap_id = request.match_info["gap_id"]
+    with session_scope() as session:
+        shop_id = session.get(Agent, agent_id).shop_id
+        gap = session.get(KnowledgeGap, int(gap_id)) if gap_id.isdigit() else None
+        if gap is None or gap.shop_id != shop_id:
+            return web.json_response({"error": "没有这条记录"}, status=404)
+        gap.resolved = True
+    return web.json_response({"id": int(gap_id), "resolved": True})
 
 
 # --- retrain and compare -------------------------------------------------------------------
@@ -199,3 +232,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/trainer/retrain", retrain)
     app.router.add_get("/api/trainer/retrain", retrain_status)
     app.router.add_post("/api/trainer/activate", activate)
+    app.router.add_get("/api/trainer/gaps", gaps)
+    app.router.add_post("/api/trainer/gaps/{gap_id}/resolve", resolve_gap)

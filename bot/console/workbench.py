@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import time
 from collections import defaultdict
 from typing import Any, Dict, List, Optional, Set
@@ -23,10 +24,10 @@ from bot import clock, settings, signing
 from bot.console import rasa_client
 from bot.console.auth import AGENT_COOKIE, STATIC, agent_page, current_agent_id, read_json, require_agent, set_identity
 from bot.service import agents, delivery
-from bot.service.suggestions import suggest
+from bot.service.suggestions import order_slots, suggest
 from bot.shop.config import shop
 from bot.shop.orders import describe
-from bot.shop.phrases import CATEGORIES, library
+from bot.shop.phrases import CATEGORIES, PhraseError, library, shop_slots
 from bot.store import conversations
 from bot.store.db import session_scope
 from bot.store.models import (
@@ -306,13 +307,30 @@ async def conversation_view(app: web.Application, agent_id: int, conversation_id
     return view
 
 
-def search_phrases(query: str) -> List[Dict[str, Any]]:
+def search_phrases(agent_id: int, query: str, conversation_id: Any = None) -> List[Dict[str, Any]]:
+    """Phrases matching the query, filled with the shop's facts and the open buyer's order as
+    the buyer would read them. One that needs what only a conversation knows (a ticket number)
+    cannot be sent as it is, so it is not offered."""
     query = query.strip().lower()
+    if not query:
+        return []
+    with session_scope() as session:
+        agent = session.get(Agent, agent_id)
+        values = dict(shop_slots())
+        if str(conversation_id or "").isdigit():
+            conv = session.get(Conversation, int(conversation_id))
+            if conv is not None and conv.shop_id == agent.shop_id:
+                values.update(order_slots(session, conv.buyer_id, shop()))
     found = []
     for p in library().phrases.values():
         haystack = " ".join([p.id, p.title, *p.variants]).lower()
-        if query and query in haystack:
-            found.append({"id": p.id, "title": p.title, "category": CATEGORIES[p.category], "text": p.variants[0]})
+        if query not in haystack:
+            continue
+        try:
+            text = library().render(p.id, values, rng=random.Random(0))
+        except PhraseError:
+            continue
+        found.append({"id": p.id, "title": p.title, "category": CATEGORIES[p.category], "text": text})
     return found[:20]
 
 
@@ -341,7 +359,10 @@ async def handle(app: web.Application, agent_id: int, data: Dict[str, Any]) -> O
     if kind == "open":
         return await conversation_view(app, agent_id, data.get("conversation_id"))
     if kind == "search":
-        return {"type": "phrases", "results": search_phrases(str(data.get("q", "")))}
+        return {
+            "type": "phrases",
+            "results": search_phrases(agent_id, str(data.get("q", "")), data.get("conversation_id")),
+        }
     if kind == "send":
         return await send_reply(agent_id, data)
     with session_scope() as session:

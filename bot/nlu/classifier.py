@@ -27,6 +27,7 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 
 from bot.nlu.chatlog import MASKS
+from bot.nlu.intents import FALLBACK
 from bot.nlu.priors import prior_factors
 
 # 12+ digits are order or item ids (the entity extractor's order-number shape); shorter
@@ -81,6 +82,23 @@ def without_opening(text: str, words: Sequence[str]) -> Tuple[str, List[str]]:
     while kept and (kept[0].lower() in OPENING_WORDS or _PUNCTUATION.match(kept[0])):
         kept.pop(0)
     return rest, kept
+
+
+# Messages without words are read by rule, not by the classifier (which has nothing to go on):
+# a friendly emoji alone is a yes or an acknowledgement; a pasted order number alone asks
+# nothing yet (the fallback shows that order, and a "which order?" question takes it).
+_EMOJI_OR_CODE = re.compile(r"\[[^\[\]]{1,6}\]|[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200D\s~～!！。.,，]")
+UNFRIENDLY_EMOJI = set("😭😢😡😠👎💔😤😞😔😒🙄😓😩😫🤬😑")
+_BARE_ORDER_ID = re.compile(r"^\s*\d{12,20}\s*$")
+
+
+def wordless_intent(text: str) -> str | None:
+    """The reading of a message made only of emoji or of an order number, else None."""
+    if _BARE_ORDER_ID.match(text):
+        return FALLBACK
+    if text.strip() and not _EMOJI_OR_CODE.sub("", text) and not (set(text) & UNFRIENDLY_EMOJI):
+        return "affirm"
+    return None
 
 
 @lru_cache(maxsize=1)

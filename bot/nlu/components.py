@@ -16,7 +16,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.classifier import NgramSvm
+from bot.nlu.classifier import NgramSvm, wordless_intent
 from bot.nlu.entities import extract
 from bot.nlu.intents import CONSOLE_EVENTS
 from bot.nlu.priors import shop_mix
@@ -136,6 +136,11 @@ class ShopIntentClassifier(GraphComponent, IntentClassifier):
             return messages
         probabilities = self.model.predict_proba([m.get(TEXT) or "" for m in messages], [_tokens(m) for m in messages])
         for message, row in zip(messages, probabilities):
+            by_rule = wordless_intent(message.get(TEXT) or "")
+            if by_rule:
+                message.set(INTENT, {"name": by_rule, "confidence": 1.0}, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [{"name": by_rule, "confidence": 1.0}], add_to_output=True)
+                continue
             ranking = sorted(
                 ({"name": n, "confidence": float(p)} for n, p in zip(self.model.classes, row)),
                 key=lambda r: -r["confidence"],

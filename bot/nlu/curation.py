@@ -24,24 +24,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.nlu.intents import FALLBACK
+from bot.privacy import mask_phones
 from bot.store.models import Conversation, Direction, Message, Sender
 
 MAX_EXAMPLE_CHARS = 200
-_PHONE = re.compile(r"(?<!\d)1[3-9]\d(?:[\s-]?\d{4}){2}(?!\d)")
 # Rasa reads "[text](entity)" in an example as an annotation; a buyer's text never is one.
 _ANNOTATION = re.compile(r"\]\(")
 _EXAMPLE_LINE = re.compile(r"^\s*-\s(.*)$")
 _ENTITY_MARKUP = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 
 
-def mask_private(text: str) -> str:
-    return _PHONE.sub("[电话x]", text)
-
-
 def as_example(text: str) -> str:
     """A buyer message as it is written into the training data: phones masked, on one line,
     with nothing Rasa would read as entity markup."""
-    return _ANNOTATION.sub("] (", mask_private(" ".join(text.split())))
+    return _ANNOTATION.sub("] (", mask_phones(" ".join(text.split())))
 
 
 @dataclass
@@ -87,7 +83,7 @@ def review_queue(session: Session, shop_id: str, low_confidence: float, limit: i
         else:
             continue
         found.append(
-            Candidate(msg.id, mask_private(msg.text), msg.intent, msg.confidence, reason, agent_intent, msg.created_at)
+            Candidate(msg.id, mask_phones(msg.text), msg.intent, msg.confidence, reason, agent_intent, msg.created_at)
         )
     found.sort(key=lambda c: c.message_id, reverse=True)
     return found[:limit]

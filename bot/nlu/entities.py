@@ -20,7 +20,7 @@ import yaml
 
 from bot import settings
 from bot.nlu.chatlog import MARKUP
-from bot.nlu.numbers import NUM, height_cm, quantity, weight_kg
+from bot.nlu.numbers import NUM, height_cm, parse_number, quantity, weight_kg
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ BARE_HEIGHT = re.compile(r"(?<![\d.a-zA-Z*])(1[4-9]\d)(?![\d.*]|\s*(?:元|块|�
 FIT_CONTEXT = re.compile(r"码|穿|多大|身高|个子|高|尺|size|合适|偏大|偏小|号", re.I)
 # "175 140" / "175/70kg": a weight right after a bare height.
 PAIR_WEIGHT = re.compile(r"^\s*[,，/、\s]\s*(\d{2,3})(?![\d.])(?!\s*(?:斤|kg|公斤|元|块|件|cm|厘米))")
+# Money the buyer names: 补我30块, 三十元, 15.5块钱.
+AMOUNT = re.compile(rf"({NUM})\s*(?:块钱|块|元|rmb)", re.IGNORECASE)
 QUANTITY = re.compile(rf"({NUM})\s*(?:件|个|套|条|只|箱|打|张|双)(?!月|小时|星期|礼拜|工作日)")
 # 一个 is mostly "a": 一个包裹, 同一个色, 一个夏天 — not a count of goods.
 NOT_QUANTITY = {"一个"}
@@ -145,11 +147,15 @@ def _pattern_entities(text: str) -> List[Entity]:
             found.append(Entity("quantity", n, m.start(), m.end(), m.group(0)))
     for m in SIZE.finditer(text):
         found.append(Entity("size", _canonical_size(m.group(1)), m.start(), m.end(), m.group(0)))
+    for m in AMOUNT.finditer(text):
+        yuan = parse_number(m.group(1))
+        if yuan is not None and 0 < yuan < 100000:
+            found.append(Entity("amount", yuan, m.start(), m.end(), m.group(0)))
     return found
 
 
 # When spans overlap the longer one wins; at equal length, the earlier type in this list.
-_PRIORITY = ["order_id", "weight", "height", "quantity", "size", "express", "color", "location"]
+_PRIORITY = ["order_id", "weight", "height", "quantity", "amount", "size", "express", "color", "location"]
 
 
 def extract(text: str, lexicon_path: Optional[Path] = None) -> List[Entity]:

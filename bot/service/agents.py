@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import bcrypt
 from sqlalchemy import func, select
@@ -114,6 +114,7 @@ def queue(session: Session, shop_id: str, cfg: ShopConfig, now: datetime) -> Lis
 class Place:
     position: int  # 1 = next
     wait_minutes: int
+    agents_on_duty: int  # online or busy agents with the skill: none means no honest estimate
 
 
 def place_in_queue(session: Session, conv: Conversation, cfg: ShopConfig, now: datetime) -> Optional[Place]:
@@ -129,18 +130,21 @@ def place_in_queue(session: Session, conv: Conversation, cfg: ShopConfig, now: d
         .scalars()
         .all()
     )
-    helpers = max(1, sum(1 for a in agents if conv.skill in (a.skills or [])))
-    return Place(position, max(1, math.ceil(position * MINUTES_PER_BUYER / helpers)))
+    helpers = sum(1 for a in agents if conv.skill in (a.skills or []))
+    return Place(position, max(1, math.ceil(position * MINUTES_PER_BUYER / max(1, helpers))), helpers)
 
 
 def request_agent(
     session: Session, conv: Conversation, reason: HandoffReason, skill: Skill, now: datetime
 ) -> Optional[Agent]:
-    """Hand the conversation to a free agent, or queue it. Returns the agent, if any."""
-    conv.handoff_reason = reason
-    conv.skill = skill
+    """Hand the conversation to a free agent, or queue it. Returns the agent, if any. A buyer
+    already waiting keeps their reason, skill and place ("人呢" is no reason to start over)."""
     if conv.handled_by == Handler.AGENT and conv.agent_id is not None:
         return session.get(Agent, conv.agent_id)  # already with a person
+    if conv.handled_by == Handler.QUEUE:
+        skill = conv.skill or skill
+    else:
+        conv.handoff_reason, conv.skill = reason, skill
     agent = free_agent(session, conv.shop_id, skill)
     if agent is None:
         if conv.handled_by != Handler.QUEUE:
@@ -219,6 +223,13 @@ def announce(session: Session, conv: Conversation, phrase_id: str, slots: Dict[s
     )
 
 
+def queue_phrase(place: Place) -> Tuple[str, Dict[str, object]]:
+    """Where a waiting buyer stands, honestly: with nobody on duty there is no wait to promise."""
+    if place.agents_on_duty == 0:
+        return "peak.nobody_online", {"position": place.position}
+    return "peak.queue_update", {"position": place.position, "wait_minutes": place.wait_minutes}
+
+
 def move_queue(session: Session, shop_id: str, cfg: ShopConfig, now: datetime) -> List[Conversation]:
     """Serve the queue after agents freed up; tell the new arrivals and everyone still waiting."""
     assigned = serve_queue(session, shop_id, cfg, now)
@@ -228,7 +239,5 @@ def move_queue(session: Session, shop_id: str, cfg: ShopConfig, now: datetime) -
         for conv in queue(session, shop_id, cfg, now):
             place = place_in_queue(session, conv, cfg, now)
             if place is not None:
-                announce(
-                    session, conv, "peak.queue_update", {"position": place.position, "wait_minutes": place.wait_minutes}
-                )
+                announce(session, conv, *queue_phrase(place))
     return assigned

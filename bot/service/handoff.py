@@ -11,11 +11,11 @@ from typing import List, Optional, Sequence
 from sqlalchemy.orm import Session
 
 from bot.nlu.intents import FALLBACK
-from bot.service.agents import Place, place_in_queue, request_agent, skill_for
+from bot.service.agents import Place, place_in_queue, queue_phrase, request_agent, skill_for
 from bot.shop.config import ShopConfig, parse_hhmm
 from bot.shop.replies import Reply
 from bot.store.conversations import conversation_for
-from bot.store.models import HandoffReason
+from bot.store.models import Handler, HandoffReason
 
 # What triggers a handoff straight from the buyer's intent.
 INTENT_REASONS = {
@@ -62,6 +62,7 @@ def in_service_hours(cfg: ShopConfig, when: datetime) -> bool:
 class Handoff:
     agent_name: Optional[str]  # the agent who took the buyer, if one was free
     place: Optional[Place]  # else where the buyer waits
+    already_waiting: bool = False  # the buyer was in the queue before this message
 
 
 def hand_off_for(
@@ -75,19 +76,25 @@ def hand_off_for(
 ) -> Handoff:
     """Give the conversation to a free agent with the right skill, or queue it, recording why."""
     conv = conversation_for(session, shop_id, buyer_id)
+    waiting = conv.handled_by == Handler.QUEUE
     agent = request_agent(session, conv, reason, skill_for(reason, recent_intents), now)
     session.flush()
     if agent is not None:
         return Handoff(agent.name, None)
-    return Handoff(None, place_in_queue(session, conv, cfg, now))
+    return Handoff(None, place_in_queue(session, conv, cfg, now), already_waiting=waiting)
 
 
 def handoff_phrase(cfg: ShopConfig, handoff: Handoff, now: datetime, opening: Optional[str] = None) -> List[Reply]:
-    """What the buyer reads: an agent is coming, the queue with an honest wait, or the hours."""
+    """What the buyer reads: an agent is coming, the queue with an honest wait (or that nobody
+    is on duty), or the hours."""
     if not in_service_hours(cfg, now):
         return [Reply("dialogue.handoff_closed")]
     if handoff.agent_name is None and handoff.place is not None:
+        if handoff.already_waiting:  # 人呢 / 还要等多久: where they stand, nothing restarted
+            return [Reply(*queue_phrase(handoff.place))]
         replies = [Reply(opening)] if opening else []
+        if handoff.place.agents_on_duty == 0:
+            return replies + [Reply("peak.nobody_online", {"position": handoff.place.position})]
         return replies + [
             Reply("peak.agents_busy", {"position": handoff.place.position, "wait_minutes": handoff.place.wait_minutes})
         ]

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot.formatting import cn_date, cn_time, yuan
 from bot.shop.config import ShopConfig
+from bot.shop.orders import note_on_order
 from bot.shop.replies import Reply
 from bot.store.models import (
     AfterSaleTicket,
@@ -203,8 +204,10 @@ def refund_reply(session: Session, order: Order, now: datetime, cfg: ShopConfig,
         return [Reply("aftersales.refund_unpaid")]
     if order.shipped_at is None:
         # Before shipment a refund request cancels the whole order, freight included; the
-        # blue flag stops the warehouse from shipping it meanwhile.
+        # blue flag stops the warehouse from shipping it meanwhile, and the order reads 退款中
+        # everywhere (the buyer's page, the agent's panel) so nobody ships it by mistake.
         order.flag = OrderFlag.BLUE
+        order.status = OrderStatus.REFUNDING
         ticket = register_ticket(
             session,
             order,
@@ -243,6 +246,28 @@ def refund_reply(session: Session, order: Order, now: datetime, cfg: ShopConfig,
             )
             phrase = "aftersales.return_no_reason"
     return notes + [Reply(phrase, {**ticket_slots(ticket), "refund_amount": yuan(refund_fen)})]
+
+
+def withdraw_refund_reply(session: Session, order: Order, now: datetime) -> List[Reply]:
+    """那还是别退了 照常发吧: the buyer takes a refund request back. Until someone has refunded
+    it the ticket is withdrawn and the order goes back to where it was — an unshipped order
+    to the warehouse's queue; once refunded, the buyer is told why it can't be undone."""
+    requests = [t for t in order.tickets if t.kind in (TicketKind.REFUND, TicketKind.RETURN)]
+    latest = max(requests, key=lambda t: t.created_at, default=None)
+    if latest is None or latest.status in (TicketStatus.WITHDRAWN, TicketStatus.REJECTED):
+        return [Reply("aftersales.nothing_to_withdraw", {"order_id": order.id})]
+    if latest.status is TicketStatus.DONE:
+        return [Reply("aftersales.withdraw_too_late", {"ticket_no": latest.number})]
+    latest.status = TicketStatus.WITHDRAWN
+    if order.shipped_at is None:
+        order.status = OrderStatus.PAID
+        if order.flag is OrderFlag.BLUE:
+            order.flag = OrderFlag.RED
+        note_on_order(order, f"买家撤销退款（{cn_time(now)}），照常发货")
+        return [Reply("aftersales.refund_withdrawn_ship", {"ticket_no": latest.number, "order_id": order.id})]
+    if order.status is OrderStatus.REFUNDING:
+        order.status = OrderStatus.SIGNED if received_on(order) else OrderStatus.SHIPPED
+    return [Reply("aftersales.refund_withdrawn", {"ticket_no": latest.number, "order_id": order.id})]
 
 
 # --- exchanges ----------------------------------------------------------------------------

@@ -63,6 +63,16 @@ class GiftRule(BaseModel):
     gift: str
 
 
+class Coupon(BaseModel):
+    amount: float
+    min_spend: float
+
+    @property
+    def label(self) -> str:
+        """满159减10: how a coupon reads."""
+        return f"满{self.min_spend:g}减{self.amount:g}"
+
+
 class Compensation(BaseModel):
     max_without_approval: float
 
@@ -115,6 +125,7 @@ class ShopConfig(BaseModel):
     couriers: Dict[str, Courier]
     freight: Freight
     gifts: List[GiftRule] = []
+    coupons: List[Coupon] = []
     compensation: Compensation
     returns: Returns = Field(default_factory=Returns)
     bulk_order_min_quantity: int = 20

@@ -32,6 +32,16 @@ INTENT_STATES: Dict[str, FrozenSet[OrderStatus]] = {
     "ask_gift": frozenset({S.UNPAID, S.PAID}),
 }
 
+# Before these the goods are still in the warehouse: changes are made on the order itself.
+NOT_SHIPPED = frozenset({S.UNPAID, S.PAID})
+
+
+def note_on_order(order: Order, note: str) -> None:
+    """Append to the order note (订单备注) once; the warehouse reads it when packing."""
+    if note not in (order.note or ""):
+        order.note = f"{order.note}；{note}" if order.note else note
+
+
 STATUS_LABEL = {
     S.UNPAID: "待付款",
     S.PAID: "待发货",

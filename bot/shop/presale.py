@@ -14,23 +14,23 @@ from typing import List, Optional
 from bot.shop.config import ShopConfig
 from bot.shop.freight import shipping_fee_reply
 from bot.shop.geo import province_of
+from bot.shop.orders import NOT_SHIPPED, note_on_order
 from bot.shop.phrases import library
 from bot.shop.replies import Reply
-from bot.store.models import HandoffReason, Order, OrderStatus, Product, Variant
-
-NOT_SHIPPED = {OrderStatus.UNPAID, OrderStatus.PAID}
+from bot.store.models import HandoffReason, Order, Product, Variant
 
 
-def note_on_order(order: Order, note: str) -> None:
-    """Append to the order note (订单备注) once; the warehouse reads it when packing."""
-    if note not in (order.note or ""):
-        order.note = f"{order.note}；{note}" if order.note else note
-
-
-def bargain_reply(cfg: ShopConfig, quantity: Optional[int]) -> List[Reply]:
+def bargain_reply(cfg: ShopConfig, quantity: Optional[int], attempt: int = 1) -> List[Reply]:
+    """能便宜点吗, asked for the `attempt`-th time in this chat. Never a lower price, never a
+    blunt no: first the value, then the shop's coupon, then everything it allows at once."""
     if quantity and quantity >= cfg.bulk_order_min_quantity:
         return [Reply("dialogue.bulk_order", handoff_reason=HandoffReason.BULK)]
-    return [Reply("bargain.value")]
+    coupon = cfg.coupons[0].label if cfg.coupons else None
+    if attempt <= 1:
+        return [Reply("bargain.value")]
+    if attempt == 2 and coupon:
+        return [Reply("bargain.coupon", {"coupon": coupon})]
+    return [Reply("bargain.last_offer", {"coupon": coupon or "店铺"})]
 
 
 def shipping_fee_answer(

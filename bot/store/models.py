@@ -81,6 +81,7 @@ class TicketStatus(enum.StrEnum):
     OPEN = "open"
     DONE = "done"
     REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"  # the buyer took the request back before it was handled
 
 
 class ShopMode(enum.StrEnum):
@@ -181,6 +182,11 @@ class Product(Base):
     model_weight_kg = Column(Float)
     model_size = Column(String(8))
     custom_made = Column(Boolean, default=False, nullable=False)
+    # Other names buyers use for it (冰丝T, 那件亚麻的): recognised in their words like the title.
+    aliases = Column(JSON, nullable=False, default=list)
+    # What the shop says about it beyond the columns above, by aspect (bot/shop/catalogue.py:
+    # shrinkage, sheerness, pilling, thickness …): answered as written, never guessed.
+    facts = Column(JSON, nullable=False, default=dict)
     size_chart = relationship("SizeChartRow", order_by="SizeChartRow.position", back_populates="product")
     variants = relationship("Variant", back_populates="product")
 
@@ -363,6 +369,23 @@ class Message(Base):
     answered_at = Column(DateTime)  # for buyer messages: when the bot's replies were stored
     created_at = Column(DateTime, nullable=False, default=datetime.utcnow)
     conversation = relationship("Conversation", back_populates="messages")
+
+
+class KnowledgeGap(Base):
+    """A buyer question no phrase or product fact answers: the bot said so honestly, and the
+    trainer page lists it so the shop can add the answer."""
+
+    __tablename__ = "knowledge_gaps"
+    id = Column(Integer, primary_key=True)
+    shop_id = Column(String(32), ForeignKey("shops.id"), nullable=False, index=True)
+    buyer_id = Column(String(64), nullable=False)
+    message_id = Column(String(64))  # the console's id of the buyer message, when it has one
+    intent = Column(String(32))
+    topic = Column(String(32), nullable=False)  # what was asked: an aspect of a product, 定金 …
+    question = Column(Text, nullable=False)  # phones masked
+    product_id = Column(Integer, ForeignKey("products.id"))
+    created_at = Column(DateTime, nullable=False)
+    resolved = Column(Boolean, nullable=False, default=False)
 
 
 class Delivery(Base):

@@ -160,7 +160,7 @@
   $("give-back").addEventListener("click", () => { command({ type: "give_back", conversation_id: openId }); $("give-back").hidden = true; });
   $("status").addEventListener("change", (e) => command({ type: "status", status: e.target.value }));
   $("mode").addEventListener("change", (e) => command({ type: "mode", mode: e.target.value }));
-  $("search").addEventListener("input", (e) => command({ type: "search", q: e.target.value }));
+  $("search").addEventListener("input", (e) => command({ type: "search", q: e.target.value, conversation_id: openId }));
   $("logout").addEventListener("click", async () => { await fetch("/api/logout", { method: "POST" }); location.href = "/login"; });
   connect();
 })();
