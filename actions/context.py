@@ -130,7 +130,7 @@ class Context:
 
     @property
     def awaiting(self) -> Dict[str, Any]:
-        """What the bot asked for and waits on: {"kind": "order" | "address" | "offer", …}."""
+        """What the bot asked for and waits on: {"kind": "order" | "product" | "address" | "offer", …}."""
         return self.slot("awaiting") or {}
 
     def await_answer(self, kind: str, **details: Any) -> None:

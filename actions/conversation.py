@@ -17,6 +17,7 @@ from sqlalchemy import select
 from actions.context import Context
 from bot.service.agents import place_in_queue, queue_phrase
 from bot.shop import aftersales
+from bot.shop.catalogue import find_product, product_answer
 from bot.shop.contacts import parse_contact
 from bot.shop.order_changes import new_contact_reply
 from bot.shop.replies import Reply
@@ -69,7 +70,8 @@ def waiting_for_a_person(ctx: Context) -> Optional[List[Reply]]:
 
 
 def awaited_answer(ctx: Context) -> Optional[List[Reply]]:
-    """The answer to what the bot asked for: the new receiver details, or the compensation."""
+    """The answer to what the bot asked for: which product, the new receiver details, or the
+    compensation."""
     awaiting = ctx.awaiting
     kind = awaiting.get("kind")
     order = ctx.session.get(Order, awaiting["order_id"]) if awaiting.get("order_id") else None
@@ -79,6 +81,14 @@ def awaited_answer(ctx: Context) -> Optional[List[Reply]]:
             return [Reply("address.ask_again")] if LOOKS_LIKE_CONTACT.search(ctx.text) else None
         ctx.answered()
         return new_contact_reply(ctx.session, order, contact, ctx.now, ctx.cfg)
+    if kind == "product":  # the bot asked which product a question was about
+        product = find_product(ctx.session, ctx.shop_id, ctx.text)
+        if product is None:
+            return None
+        ctx.answered()
+        ctx.set_slot("product_sku", product.sku)
+        question = awaiting.get("question", "")
+        return product_answer(ctx.session, product, question, ctx.now, ctx.shop_id, ctx.buyer_id, ctx.message_id)
     if kind == "offer" and order is not None:
         amount = ctx.entity("amount")
         if amount is None and not ACCEPT_OFFER.search(ctx.text):

@@ -8,7 +8,7 @@ from actions.context import Context
 from bot.shop.catalogue import product_answer
 from bot.shop.contacts import parse_contact
 from bot.shop.order_changes import change_address_reply, modify_order_reply, new_contact_reply
-from bot.shop.orders import confirmation_reply
+from bot.shop.orders import confirmation_reply, latest_paid
 from bot.shop.presale import bargain_reply, gift_answer, invoice_answer, shipping_fee_answer, stock_answer
 from bot.shop.replies import Reply
 from bot.store.models import Order
@@ -32,6 +32,8 @@ class ActionProduct(ShopAction):
 
     def answer(self, ctx: Context) -> List[Reply]:
         product = ctx.product(_recent_order(ctx))
+        if product is None:  # "which one?" — the answer names it, and this question is answered then
+            ctx.await_answer("product", question=ctx.text)
         return product_answer(ctx.session, product, ctx.text, ctx.now, ctx.shop_id, ctx.buyer_id, ctx.message_id)
 
 
@@ -113,6 +115,6 @@ class ActionPayment(ShopAction):
     def answer(self, ctx: Context) -> List[Reply]:
         if not _PAID.search(ctx.text):
             return [Reply("payment.help")]
-        order = _recent_order(ctx)
+        order = ctx.order_for("ask_payment").order or latest_paid(ctx.session, ctx.buyer_id)
         courier = ctx.cfg.couriers.get(order.express if order else ctx.cfg.default_express)
         return confirmation_reply(order, courier.name if courier else ctx.cfg.courier_names)

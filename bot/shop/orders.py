@@ -30,6 +30,7 @@ INTENT_STATES: Dict[str, FrozenSet[OrderStatus]] = {
     "modify_order": frozenset({S.UNPAID, S.PAID}),
     "ask_invoice": _OPEN,
     "ask_gift": frozenset({S.UNPAID, S.PAID}),
+    "ask_payment": frozenset({S.PAID}),
 }
 
 # Before these the goods are still in the warehouse: changes are made on the order itself.
@@ -77,7 +78,8 @@ def choose_order(
     """The order a question is about.
 
     An id in the message wins, but only for the buyer's own order (another buyer's order is
-    "not found", never shown). Then the order already being discussed. Then the buyer's
+    "not found", never shown). Then the order already being discussed, if the question can be
+    about an order in its state. Then the buyer's
     orders in a state the question can be about: one → that one; several → ask which.
     """
     if order_id:
@@ -85,11 +87,11 @@ def choose_order(
         if order is None or order.buyer_id != buyer_id:
             return OrderChoice(ask=[Reply("orders.not_found", {"order_id": order_id})])
         return OrderChoice(order)
-    if current_id:
-        order = session.get(Order, current_id)
-        if order is not None and order.buyer_id == buyer_id:
-            return OrderChoice(order)
     states = INTENT_STATES.get(intent or "", _OPEN)
+    if current_id:  # the order being discussed, if the question can be about it (a defect can't be unshipped)
+        order = session.get(Order, current_id)
+        if order is not None and order.buyer_id == buyer_id and order.status in states:
+            return OrderChoice(order)
     orders = (
         session.execute(select(Order).where(Order.buyer_id == buyer_id).order_by(Order.created_at.desc()))
         .scalars()
@@ -102,6 +104,13 @@ def choose_order(
         listing = "\n".join(f"{i}. {describe(o)}" for i, o in enumerate(fitting[:3], 1))
         return OrderChoice(ask=[Reply("orders.which", {"order_list": listing})])
     return OrderChoice(None)
+
+
+def latest_paid(session: Session, buyer_id: str) -> Optional[Order]:
+    """The buyer's most recently paid order that has not shipped: the one "已付款" is about."""
+    return session.execute(
+        select(Order).where(Order.buyer_id == buyer_id, Order.status == S.PAID).order_by(Order.paid_at.desc()).limit(1)
+    ).scalar_one_or_none()
 
 
 def confirmation_reply(order: Optional[Order], courier_name: str) -> List[Reply]:
