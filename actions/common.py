@@ -23,7 +23,6 @@ from typing import Any, ClassVar, Dict, List, Optional, Text, Tuple, Type
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy.orm import Session
 
 from actions import conversation
 from actions.context import Context, OrderLookup, render  # noqa: F401  (OrderLookup: the actions' type)
@@ -72,7 +71,7 @@ class ShopAction(Action, ABC):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         with session_scope() as session:
             ctx = Context(tracker, session, clock.now(), shop())
-            label_inbound(session, tracker)
+            label_inbound(ctx)
             ctx.remember_topic()
             replies = (
                 conversation.waiting_for_a_person(ctx)
@@ -129,13 +128,13 @@ class OrderAction(ShopAction):
         return next((sub() for sub in _concrete(cls) if getattr(sub, "intent", None) == intent), None)
 
 
-def label_inbound(session: Session, tracker: Tracker) -> None:
+def label_inbound(ctx: Context) -> None:
     """Note the NLU's reading on the stored buyer message: the agents' summary and the
     trainers' review read it there."""
-    message_id = tracker.latest_message.get("message_id")
-    intent = tracker.latest_message.get("intent") or {}
-    if message_id and intent.get("name"):
-        conversations.label(session, message_id, intent["name"], intent.get("confidence"))
+    intent = ctx.tracker.latest_message.get("intent") or {}
+    if ctx.message_id and intent.get("name"):
+        conv = conversations.conversation_for(ctx.session, ctx.shop_id, ctx.buyer_id)
+        conversations.label(ctx.session, conv.id, ctx.message_id, intent["name"], intent.get("confidence"))
 
 
 def forced_handoff(ctx: Context) -> Optional[List[Reply]]:

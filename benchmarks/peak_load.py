@@ -221,7 +221,7 @@ def console_sender(http: aiohttp.ClientSession, base: str, sent: List[Tuple[str,
             {"message_id": message_id, "shop_id": "qingshan", "buyer_id": sender, "type": "text", "text": text},
             ensure_ascii=False,
         ).encode()
-        headers = signing.signed_headers(settings.console_secret(), body)
+        headers = signing.signed_headers(settings.secret("webhook"), body)
         async with http.post(base + "/webhooks/console/webhook", data=body, headers=headers) as resp:
             return resp.status == 200
 

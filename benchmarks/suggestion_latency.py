@@ -44,7 +44,7 @@ async def measure(servers, count: int) -> list:
                 },
                 ensure_ascii=False,
             ).encode()
-            headers = signing.signed_headers(settings.console_secret(), body)
+            headers = signing.signed_headers(settings.secret("webhook"), body)
             async with http.post(rasa + "/webhooks/console/webhook", data=body, headers=headers) as resp:
                 assert resp.status == 200, await resp.text()
 

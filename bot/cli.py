@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,8 +15,8 @@ from bot import settings
 from bot.nlu import evaluation as ev
 from bot.nlu.priors import IntentMixError, shop_mix
 from bot.nlu.training import ensure_model, model_path, rasa_bin
-from bot.seed import is_seeded, reset_and_seed
-from bot.servers import Ports, Servers
+from bot.seed import DEMO_LOGINS, DEMO_PASSWORD, demo_passwords_left, is_seeded, reset_and_seed
+from bot.servers import Ports, Servers, refusals
 from bot.shop.config import ShopConfigError, load_shop
 from bot.shop.phrases import PhraseError, load_library
 from bot.store import migrate
@@ -136,33 +137,52 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-
+    """Seed if needed, train if needed, then start the three servers and keep them up."""
     load_shop()
     load_library()
     shop_mix()
     if not is_seeded():
         reset_and_seed()
         print("seeded the demo shop")
+    problems = refusals(args.host, demo_passwords_left())
+    if problems:
+        print(f"refusing to listen on {args.host}:\n  - " + "\n  - ".join(problems), file=sys.stderr)
+        print("(on 127.0.0.1 the demo runs as it is; see the README, 'Security')", file=sys.stderr)
+        return 2
+    ports = Ports(args.rasa_port, args.actions_port, args.console_port)
+    taken = [f"{name} port {port}" for name, port in vars(ports).items() if not port_free(args.host, port)]
+    if taken:
+        print(
+            f"{', '.join(taken)} on {args.host} already in use (another `xiaoer run`?). Stop it, or start on "
+            "other ports: xiaoer run --console-port 8080 --rasa-port 5006 --actions-port 5056",
+            file=sys.stderr,
+        )
+        return 2
     model = ensure_model()
-    servers = Servers(model=model, ports=Ports(args.rasa_port, args.actions_port, args.console_port))
+    servers = Servers(model=model, ports=ports, host=args.host)
     print("starting the action server, the Rasa server and the console …", flush=True)
     started = time.monotonic()
     servers.start()
     urls = servers.urls
+    demo = f"   (demo: {DEMO_LOGINS}, password {DEMO_PASSWORD})" if settings.demo() else ""
+    rest = (
+        f"  Rasa REST channel:        {urls['rasa']}/webhooks/rest/webhook   (development only)\n"
+        if servers.rest_channel
+        else ""
+    )
     print(
         f"""
 ready in {time.monotonic() - started:.0f}s
   store chat page (buyer):  {urls["console"]}/
-  agent workbench:          {urls["console"]}/workbench   (demo agents xiaomei / ajie / laowang, password xiaoer123)
+  agent workbench:          {urls["console"]}/workbench{demo}
   queue:                    {urls["console"]}/queue
   trainer (misread review): {urls["console"]}/trainer
-  Rasa REST channel:        {urls["rasa"]}/webhooks/rest/webhook
-  console protocol channel: {urls["rasa"]}/webhooks/console/webhook
+{rest}  console protocol channel: {urls["rasa"]}/webhooks/console/webhook
   action server:            {urls["actions"]}/health
   logs:                     {servers.log_dir}
 Press Ctrl-C to stop.""",
         flush=True,
-    )
+    )  # fmt: skip
 
     def _stop(*_):
         raise KeyboardInterrupt
@@ -170,12 +190,7 @@ Press Ctrl-C to stop.""",
     signal.signal(signal.SIGTERM, _stop)
     try:
         while True:
-            for name, proc in servers.procs.items():
-                if proc.poll() is not None:
-                    print(
-                        f"{name} server stopped unexpectedly (exit {proc.returncode}); see {servers.log_dir}/{name}.log"
-                    )
-                    return 1
+            servers.revive()  # a crashed server comes back, with backoff, and says so
             time.sleep(1)
     except KeyboardInterrupt:
         print("\nstopping …", flush=True)
@@ -183,6 +198,15 @@ Press Ctrl-C to stop.""",
         servers.stop()
         print("stopped.")
     return 0
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -220,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     cmp.add_argument("--candidate", required=True, help="the newly trained model")
     cmp.set_defaults(func=cmd_compare)
     run = sub.add_parser("run", help="start the bot: action server, Rasa server and console")
+    run.add_argument("--host", default=settings.HOST, help="where to listen (default 127.0.0.1; see README, Security)")
     run.add_argument("--rasa-port", type=int, default=settings.RASA_PORT)
     run.add_argument("--actions-port", type=int, default=settings.ACTIONS_PORT)
     run.add_argument("--console-port", type=int, default=settings.CONSOLE_PORT)

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Dict, List, Sequence, Tuple
 
-import bcrypt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import clock
+from bot import clock, settings
+from bot.service.accounts import hash_password, password_matches
 from bot.shop.config import ShopConfig, shop
 from bot.shop.freight import freight_fee
 from bot.store import migrate
@@ -29,6 +29,7 @@ from bot.store.models import (
     OrderItem,
     OrderStatus,
     Product,
+    Role,
     Shipment,
     ShipmentStatus,
     Shop,
@@ -204,12 +205,13 @@ STATUS_COUNTS: Dict[OrderStatus, int] = {
 }
 
 DEMO_AGENTS = [
-    # login, name, skills, reception limit
-    ("xiaomei", "小美", ["presale"], 12),
-    ("ajie", "阿杰", ["aftersale"], 12),
-    ("laowang", "老王", ["presale", "aftersale", "bulk"], 8),
+    # login, name, skills, reception limit, role
+    ("xiaomei", "小美", ["presale"], 12, Role.AGENT),
+    ("ajie", "阿杰", ["aftersale"], 12, Role.TRAINER),
+    ("laowang", "老王", ["presale", "aftersale", "bulk"], 8, Role.SUPERVISOR),
 ]
 DEMO_PASSWORD = "xiaoer123"
+DEMO_LOGINS = " / ".join(f"{login}（{role.value}）" for login, *_, role in DEMO_AGENTS)
 
 # Buyers the store chat page offers, so a visitor can try a returning customer.
 DEMO_BUYERS = [("tb_newbie", "第一次来的小白"), ("tb_regular", "老顾客阿强")]
@@ -298,7 +300,8 @@ def seed(session: Session, cfg: ShopConfig, now: datetime, rng_seed: int = 2026)
         session.add(product)
         products.append((product, spec))
 
-    for login, name, skills, limit in DEMO_AGENTS:
+    password_hash = hash_password(DEMO_PASSWORD)  # one hash for all: bcrypt at cost 12 is slow on purpose
+    for login, name, skills, limit, role in DEMO_AGENTS:
         session.add(
             Agent(
                 shop_id=cfg.shop_id,
@@ -306,7 +309,9 @@ def seed(session: Session, cfg: ShopConfig, now: datetime, rng_seed: int = 2026)
                 name=name,
                 skills=skills,
                 max_sessions=limit,
-                password_hash=bcrypt.hashpw(DEMO_PASSWORD.encode(), bcrypt.gensalt(rounds=6)).decode(),
+                role=role,
+                password_hash=password_hash,
+                must_change_password=not settings.demo(),  # outside the demo: a real password first
             )
         )
 
@@ -420,6 +425,13 @@ def _set_timeline(
                 created_by="bot",
             )
         ]
+
+
+def demo_passwords_left(url: str | None = None) -> bool:
+    """Some agent still logs in with the demo password (refused off loopback: bot/servers.py)."""
+    with session_scope(url) as session:
+        hashes = {a.password_hash for a in session.execute(select(Agent)).scalars()}
+    return any(password_matches(DEMO_PASSWORD, h) for h in hashes)
 
 
 def is_seeded(url: str | None = None) -> bool:

@@ -40,7 +40,42 @@ RASA_URL = os.environ.get("XIAOER_RASA_URL", f"http://127.0.0.1:{RASA_PORT}")
 CONSOLE_URL = os.environ.get("XIAOER_CONSOLE_URL", f"http://127.0.0.1:{CONSOLE_PORT}")
 
 
-def console_secret() -> str:
-    """The shared secret that signs console requests. The default is for the demo on one
-    machine only: production sets XIAOER_CONSOLE_SECRET."""
-    return os.environ.get("XIAOER_CONSOLE_SECRET", "xiaoer-demo-secret")
+# Where the three servers listen. Loopback unless the shop configures otherwise; then every
+# secret below must be set and the demo is off (bot/servers.py refuses to start if not).
+HOST = os.environ.get("XIAOER_HOST", "127.0.0.1")
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+# One key per purpose, so that nothing signed for one can be replayed as another (a console's
+# outbound callback is not a buyer's inbound event; a cookie is not a webhook):
+SECRETS = {
+    "webhook": "the console signs buyer events sent to the Rasa console channel",
+    "callback": "the shop signs agent replies and notices pushed to the console's callback URL",
+    "internal": "the Rasa channel signs its notices to the console app (a buyer waits for an agent)",
+    "cookie": "the console app signs agents' session and buyers' identity cookies",
+    "identity": "the console platform signs the buyer identities it vouches for (POST /api/session)",
+    "action": "the Rasa server's token for the action server (a header on every action call)",
+    "rasa": "the token of the Rasa server's HTTP API, which the console app and trainer send",
+}
+DEMO_SECRET_PREFIX = "xiaoer-demo-"
+
+
+def secret(purpose: str) -> str:
+    """XIAOER_<PURPOSE>_SECRET; without it, a demo value that only a loopback demo accepts."""
+    if purpose not in SECRETS:
+        raise KeyError(f"no secret for {purpose!r}; known: {', '.join(SECRETS)}")
+    return os.environ.get(f"XIAOER_{purpose.upper()}_SECRET") or DEMO_SECRET_PREFIX + purpose
+
+
+def demo_secrets() -> list:
+    """The purposes still signed with a demo value."""
+    return [purpose for purpose in SECRETS if secret(purpose).startswith(DEMO_SECRET_PREFIX)]
+
+
+def on_loopback(host: str | None = None) -> bool:
+    return (host or HOST) in LOOPBACK
+
+
+def demo() -> bool:
+    """The demo (pick a demo buyer on the store page, demo agents without a password change)
+    runs only on loopback, and XIAOER_DEMO=0 turns it off there too."""
+    return on_loopback() and os.environ.get("XIAOER_DEMO", "1") != "0"

@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import threading
+import zlib
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
@@ -32,11 +33,15 @@ from bot.store.models import Direction, Handler, Sender
 from connectors import rasa_speedups
 from connectors.ordering import BuyerSequencer
 
-rasa_speedups.apply()  # the Rasa server loads this module at start-up (credentials.yml)
+rasa_speedups.apply()  # the Rasa server loads this module at start-up (the credentials bot/servers.py writes)
 
 logger = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 2000
+MAX_BODY_BYTES = 64 * 1024
+MAX_ID_CHARS = 64  # the messages.message_id column
+MAX_NICK_CHARS = 64
+MAX_SEQ = 2**31 - 1
 EVENT_TYPES = {"text", "emoticon", "image", "product_card", "order_card", "enter_shop"}
 # Emoticons that mean "yes / fine / thanks" in a chat; others are read as text.
 AGREEING_EMOTICONS = {"[微笑]", "[赞]", "[OK]", "[ok]", "[好的]", "[玫瑰]", "[爱心]", "[抱拳]", "[害羞]", "[耶]"}
@@ -55,27 +60,47 @@ class BadEvent(Exception):
 
 def parse_event(body: bytes) -> Dict[str, Any]:
     """Check one inbound event; raises BadEvent with the HTTP status and a reason."""
+    if len(body) > MAX_BODY_BYTES:
+        raise BadEvent(413, f"body too large: {len(body)} bytes, the limit is {MAX_BODY_BYTES}")
     try:
         event = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
         raise BadEvent(400, "body is not UTF-8") from None
     except json.JSONDecodeError as exc:
         raise BadEvent(400, f"body is not valid JSON: {exc.msg} at position {exc.pos}") from None
+    except (ValueError, RecursionError):  # numbers of thousands of digits, nesting thousands deep
+        raise BadEvent(400, "body is not valid JSON: a number or nesting beyond what an event holds") from None
     if not isinstance(event, dict):
         raise BadEvent(400, "body must be a JSON object")
     for field in ("message_id", "shop_id", "buyer_id", "type"):
         if not isinstance(event.get(field), str) or not event[field].strip():
             raise BadEvent(400, f"missing or empty field: {field}")
+    if len(event["message_id"]) > MAX_ID_CHARS:
+        raise BadEvent(400, f"message_id: at most {MAX_ID_CHARS} characters")
     if event["type"] not in EVENT_TYPES:
-        raise BadEvent(422, f"unknown event type: {event['type']}")
+        raise BadEvent(422, f"unknown event type: {event['type'][:40]}")
     if not _BUYER_ID.match(event["buyer_id"]):
         raise BadEvent(400, "buyer_id: 1–64 letters, digits or _:.-")
-    if "seq" in event and (not isinstance(event["seq"], int) or isinstance(event["seq"], bool) or event["seq"] < 1):
-        raise BadEvent(400, "seq must be a positive integer (the buyer's message number)")
+    nick = event.get("buyer_nick")
+    if nick is not None and (not isinstance(nick, str) or len(nick) > MAX_NICK_CHARS):
+        raise BadEvent(400, f"buyer_nick: a text of at most {MAX_NICK_CHARS} characters")
+    seq = event.get("seq")
+    if "seq" in event and (not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= MAX_SEQ):
+        raise BadEvent(400, f"seq must be a positive integer up to {MAX_SEQ} (the buyer's message number)")
     if event["shop_id"] != shop().shop_id:
-        raise BadEvent(404, f"unknown shop: {event['shop_id']}")
+        raise BadEvent(404, f"unknown shop: {event['shop_id'][:40]}")
     event["stored_text"], event["rasa_text"] = _read(event)
+    if not _storable(event["stored_text"]) or not _storable(nick or "") or not _storable(event["message_id"]):
+        raise BadEvent(400, "text holds characters that are not valid Unicode (a lone surrogate)")
     return event
+
+
+def _storable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _field(event: Dict[str, Any], name: str, pattern: "re.Pattern[str]", what: str) -> str:
@@ -135,19 +160,24 @@ class Stored:
 
 
 # One buyer's events are stored one at a time (in this process), so two first messages
-# arriving together find one conversation, not two.
-_buyer_locks: Dict[str, threading.Lock] = {}
+# arriving together find one conversation, not two. A fixed set of locks, one buyer always on
+# the same one: the table never grows with the number of buyers.
+_STORE_LOCKS = [threading.Lock() for _ in range(256)]
+
+
+def _store_lock(buyer_id: str) -> threading.Lock:
+    return _STORE_LOCKS[zlib.crc32(buyer_id.encode()) % len(_STORE_LOCKS)]
 
 
 def _store_inbound(event: Dict[str, Any]) -> Stored:
     """Store the buyer message (once), and decide who answers it."""
-    with _buyer_locks.setdefault(event["buyer_id"], threading.Lock()), session_scope() as session:
+    with _store_lock(event["buyer_id"]), session_scope() as session:
         conv = conversations.conversation_for(session, event["shop_id"], event["buyer_id"], event.get("buyer_nick"))
         last_answered = conversations.last_answered_seq(session, conv)
-        existing = conversations.find_message(session, event["message_id"])
+        existing = conversations.find_message(session, conv.id, event["message_id"])
         if existing is not None:
             if existing.answered_at is not None:
-                earlier = conversations.replies_to(session, event["message_id"])
+                earlier = conversations.replies_to(session, conv.id, event["message_id"])
                 return Stored(Inbound.ANSWERED, [_as_reply(m) for m in earlier], last_answered, conv.id, False)
             state = Inbound.UNANSWERED
         else:
@@ -165,7 +195,7 @@ def _store_inbound(event: Dict[str, Any]) -> Stored:
         agents.route_inbound(session, conv, clock.now())
         with_agent = conv.handled_by == Handler.AGENT
         if with_agent:
-            conversations.mark_answered(session, event["message_id"])  # delivered to a person
+            conversations.mark_answered(session, conv.id, event["message_id"])  # delivered to a person
         return Stored(state, [], last_answered, conv.id, with_agent)
 
 
@@ -182,7 +212,7 @@ def _store_replies(event: Dict[str, Any], texts: List[str]) -> Tuple[List[Dict[s
             conversations.record(session, conv, Direction.OUT, Sender.BOT, text, reply_to=event["message_id"])
             for text in texts
         ]
-        conversations.mark_answered(session, event["message_id"])
+        conversations.mark_answered(session, conv.id, event["message_id"])
         return [_as_reply(m) for m in stored], conv.id if conv.handled_by == Handler.AGENT else None
 
 
@@ -209,7 +239,7 @@ async def notify_workbench(conversation_id: int, message_id: str) -> None:
     for delay in delays:
         await asyncio.sleep(delay)
         try:
-            headers = signing.signed_headers(settings.console_secret(), body)
+            headers = signing.signed_headers(settings.secret("internal"), body)
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
                 async with http.post(url, data=body, headers=headers) as resp:
                     if resp.status < 500:
@@ -240,7 +270,7 @@ class ConsoleInput(InputChannel):
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             body = request.body or b""
-            unsigned = signing.problem(settings.console_secret(), request.headers, body)
+            unsigned = signing.problem(settings.secret("webhook"), request.headers, body)
             if unsigned:
                 # Logged without the body: an unsigned request is not to be trusted or kept.
                 logger.warning("rejected unsigned console request from %s: %s", request.ip, unsigned)

@@ -43,6 +43,17 @@ class BuyerSequencer:
                     self._pending[buyer_id].discard(seq)
                     self._done[buyer_id] = max(self._done[buyer_id], seq)
                     self._cond.notify_all()
+            self._forget_if_idle(buyer_id)
+
+    def _forget_if_idle(self, buyer_id: str) -> None:
+        """A buyer with nothing waiting leaves the tables (the next message reads the database
+        again), so they hold the buyers chatting now, not every buyer ever seen."""
+        lock = self._locks.get(buyer_id)
+        if self._pending.get(buyer_id) or (lock is not None and lock.locked()):
+            return
+        self._pending.pop(buyer_id, None)
+        self._locks.pop(buyer_id, None)
+        self._done.pop(buyer_id, None)
 
     async def _wait_for_predecessor(self, buyer_id: str, seq: int) -> None:
         gap_since = time.monotonic()

@@ -8,6 +8,7 @@ service hours) so answers are deterministic.
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import tempfile
 from pathlib import Path
@@ -21,6 +22,9 @@ os.environ["XIAOER_DB_URL"] = f"sqlite:///{_tmp / 'xiaoer.db'}"
 os.environ["XIAOER_NOW"] = TEST_NOW
 # Trainers' labels go to a scratch file, not the project's data/nlu/trainer.yml.
 os.environ["XIAOER_TRAINER_FILE"] = str(_tmp / "trainer.yml")
+# The servers and the tests sign with the same keys: one per purpose, random per test run.
+for _purpose in ("webhook", "callback", "internal", "cookie", "identity", "action", "rasa"):
+    os.environ[f"XIAOER_{_purpose.upper()}_SECRET"] = secrets.token_urlsafe(24)
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

@@ -20,13 +20,18 @@ def rest(servers, sender: str, text: str) -> List[str]:
     return [m["text"] for m in resp.json() if "text" in m]
 
 
+def rasa_api(servers, path: str) -> str:
+    """A Rasa HTTP API address with the API's token (the server runs with --auth-token)."""
+    return f"{servers.urls['rasa']}{path}?token={settings.secret('rasa')}"
+
+
 def console_post(servers, body, raw: bool = False, headers=None):
     """POST to the console channel, signed as a console would sign it (unless headers given)."""
     import json
 
     data = body if raw else json.dumps(body, ensure_ascii=False).encode()
     if headers is None:
-        headers = signing.signed_headers(settings.console_secret(), data)
+        headers = signing.signed_headers(settings.secret("webhook"), data)
     return requests.post(servers.urls["rasa"] + "/webhooks/console/webhook", data=data, headers=headers, timeout=60)
 
 

@@ -129,13 +129,6 @@ def test_summary_tells_the_agent_what_happened(session):
     assert summary["reason"] == "buyer_asked"
 
 
-def test_login(session):
-    agent(session, "xiaomei", ["presale"])
-    assert agents.authenticate(session, "xiaomei", "pw").name == "xiaomei"
-    assert agents.authenticate(session, "xiaomei", "wrong") is None
-    assert agents.authenticate(session, "nobody", "pw") is None
-
-
 def test_an_agent_cannot_act_on_another_shops_conversation(session):
     from bot.console.workbench import _own_conversation
 

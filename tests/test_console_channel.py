@@ -51,7 +51,7 @@ def _signed(event, secret=None, timestamp=None):
 
     body = json.dumps(event).encode()
     return body, signing.signed_headers(
-        secret or settings.console_secret(), body, timestamp=int(time.time()) if timestamp is None else timestamp
+        secret or settings.secret("webhook"), body, timestamp=int(time.time()) if timestamp is None else timestamp
     )
 
 

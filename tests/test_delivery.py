@@ -29,7 +29,7 @@ async def _console(aiohttp_server, fail_first: int):
 
     async def callback(request: web.Request) -> web.Response:
         body = await request.read()
-        assert signing.problem(settings.console_secret(), request.headers, body) is None
+        assert signing.problem(settings.secret("callback"), request.headers, body) is None
         seen.append(await request.json())
         return web.Response(status=503 if len(seen) <= fail_first else 200)
 

@@ -12,6 +12,7 @@ import functools
 import pytest
 import requests
 
+from bot import settings
 from bot.nlu.evaluation import FALLBACK, SPLITS, Prediction, load_holdout, load_training_texts, near_duplicates, score
 
 pytestmark = pytest.mark.servers
@@ -32,7 +33,8 @@ def _report(rasa_url: str, split: str):
     preds = []
     with requests.Session() as http:
         for ex in examples:
-            parsed = http.post(rasa_url + "/model/parse", json={"text": ex.text}, timeout=30).json()
+            parsed = http.post(rasa_url + "/model/parse", params={"token": settings.secret("rasa")},
+                               json={"text": ex.text}, timeout=30).json()  # fmt: skip
             ents = [(e["entity"], e["start"], e["end"]) for e in parsed.get("entities", [])]
             intent = parsed.get("intent") or {}
             preds.append(Prediction(intent.get("name") or FALLBACK, intent.get("confidence") or 0.0, ents, 0.0))

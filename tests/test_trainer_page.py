@@ -12,7 +12,7 @@ from bot.nlu.evaluation import SPLITS
 from bot.shop.config import shop
 from bot.store.db import session_scope
 from bot.store.models import Message
-from tests.helpers import console_event, console_post, new_buyer
+from tests.helpers import console_event, console_post, new_buyer, rasa_api
 from tests.test_workbench import browser, log_in  # noqa: F401  (the browser fixture)
 
 pytestmark = [pytest.mark.servers, pytest.mark.browser]
@@ -38,7 +38,7 @@ def test_a_misread_message_is_labelled_into_training_data(servers, browser):  # 
         assert stored.intent == "nlu_fallback" or stored.confidence < shop().handoff.low_confidence
         message_id = stored.id
 
-    page = log_in(browser, servers, "xiaomei")
+    page = log_in(browser, servers, "ajie")  # a trainer
     page.goto(servers.urls["console"] + "/trainer")
     row = page.locator(f"tr[data-id='{message_id}']")
     row.wait_for()
@@ -83,7 +83,7 @@ def test_retrain_compares_on_both_splits_and_puts_the_model_in_service(servers, 
 
     # Putting a model in service swaps it in Rasa without a restart.
     assert http.post(base + "/api/trainer/activate", timeout=120).status_code == 200
-    status = requests.get(servers.urls["rasa"] + "/status", timeout=10).json()
+    status = requests.get(rasa_api(servers, "/status"), timeout=10).json()
     assert status["model_file"].endswith(servers.model.name)
-    parsed = requests.post(servers.urls["rasa"] + "/model/parse", json={"text": "包邮吗"}, timeout=30).json()
+    parsed = requests.post(rasa_api(servers, "/model/parse"), json={"text": "包邮吗"}, timeout=30).json()
     assert parsed["intent"]["name"] == "ask_shipping_fee"

@@ -176,5 +176,5 @@ def test_pages_need_a_login_and_agents_stay_in_their_shop(servers):
     assert (
         requests.post(base + "/api/login", json={"login": "xiaomei", "password": "nope"}, timeout=10).status_code == 401
     )
-    forged = {"xiaoer_agent": "1.0123456789abcdef0123456789abcdef"}
+    forged = {"xiaoer_session": "1.0123456789abcdef0123456789abcdef"}
     assert requests.get(base + "/api/queue", cookies=forged, timeout=10).status_code == 401

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.console import rasa_client, store_page, trainer, workbench
+from bot.console import auth, rasa_client, store_page, trainer, workbench
 from bot.console.auth import STATIC
 
 
@@ -14,7 +14,7 @@ async def healthz(_: web.Request) -> web.Response:
 
 
 def create_app() -> web.Application:
-    app = web.Application(client_max_size=64 * 1024)
+    app = web.Application(client_max_size=64 * 1024, middlewares=[auth.guard])
     app.cleanup_ctx.append(rasa_client.http_session)
     app.router.add_get("/healthz", healthz)
     store_page.add_routes(app)

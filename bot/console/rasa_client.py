@@ -27,15 +27,20 @@ async def relay_event(app: web.Application, event: Dict[str, Any]) -> Tuple[int,
     """Send one buyer event to the console channel, signed as a real console signs it;
     the channel's status and answer."""
     payload = json.dumps(event, ensure_ascii=False).encode()
-    headers = signing.signed_headers(settings.console_secret(), payload)
+    headers = signing.signed_headers(settings.secret("webhook"), payload)
     async with app[HTTP].post(settings.RASA_URL + CONSOLE_WEBHOOK, data=payload, headers=headers) as resp:
         return resp.status, await resp.json(content_type=None)
+
+
+def _api(path: str) -> str:
+    """A Rasa HTTP API address with the API's token (the Rasa server runs with --auth-token)."""
+    return f"{settings.RASA_URL}{path}?token={settings.secret('rasa')}"
 
 
 async def parse(app: web.Application, text: str) -> Dict[str, Any]:
     """The NLU's reading of a buyer message (no reading when Rasa is unreachable)."""
     try:
-        async with app[HTTP].post(settings.RASA_URL + "/model/parse", json={"text": text}) as resp:
+        async with app[HTTP].post(_api("/model/parse"), json={"text": text}) as resp:
             return await resp.json()
     except (aiohttp.ClientError, json.JSONDecodeError):
         return {"intent_ranking": []}
@@ -43,7 +48,7 @@ async def parse(app: web.Application, text: str) -> Dict[str, Any]:
 
 async def live_model(app: web.Application) -> Path:
     """The model file Rasa serves now."""
-    async with app[HTTP].get(settings.RASA_URL + "/status") as resp:
+    async with app[HTTP].get(_api("/status")) as resp:
         resp.raise_for_status()
         model_file = Path((await resp.json())["model_file"])
     return model_file if model_file.is_absolute() else settings.MODELS_DIR / model_file.name
@@ -51,6 +56,6 @@ async def live_model(app: web.Application) -> Path:
 
 async def load_model(app: web.Application, model: str) -> None:
     """Put a model in service without a restart; RuntimeError with Rasa's reason if refused."""
-    async with app[HTTP].put(settings.RASA_URL + "/model", json={"model_file": model}) as resp:
+    async with app[HTTP].put(_api("/model"), json={"model_file": model}) as resp:
         if resp.status >= 300:
             raise RuntimeError(await resp.text())

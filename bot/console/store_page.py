@@ -7,6 +7,7 @@ Events go to the Rasa console channel signed like a real console (rasa_client.py
 
 from __future__ import annotations
 
+import hmac
 import re
 import uuid
 
@@ -14,8 +15,19 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy import select
 
+from bot import settings
 from bot.console import rasa_client
-from bot.console.auth import BUYER_COOKIE, STATIC, json_error, read_json, require_buyer, set_identity
+from bot.console.auth import (
+    BUYER_COOKIE,
+    STATIC,
+    buyer_cookie,
+    current_buyer,
+    identity_proof,
+    json_error,
+    read_json,
+    require_buyer,
+    set_cookie,
+)
 from bot.seed import DEMO_BUYERS
 from bot.shop.config import shop
 from bot.shop.orders import describe
@@ -38,7 +50,7 @@ async def store_info(_: web.Request) -> web.Response:
         products = session.execute(select(Product).order_by(Product.id)).scalars().all()
         cards = [{"sku": p.sku, "title": p.title, "price": p.price_fen / 100, "category": p.category} for p in products]
         buyers = []
-        for buyer_id, _ in DEMO_BUYERS:
+        for buyer_id, _ in DEMO_BUYERS if settings.demo() else ():
             buyer = session.get(Buyer, buyer_id)
             if buyer is not None:
                 buyers.append({"id": buyer.id, "nick": buyer.nick})
@@ -46,21 +58,43 @@ async def store_info(_: web.Request) -> web.Response:
 
 
 async def start_session(request: web.Request) -> web.Response:
-    """The buyer enters the shop: a demo buyer, or a new visitor with a fresh id."""
+    """The buyer enters the shop. A visitor gets a fresh guest id; a known buyer only with
+    proof: the console platform's signed identity ({"buyer_id", "proof"}), or, in the loopback
+    demo, one of the demo buyers. Nobody becomes a buyer by naming one."""
     body = await read_json(request)
-    buyer_id = str(body.get("buyer_id") or f"guest_{uuid.uuid4().hex[:10]}")
-    if not _BUYER_ID.match(buyer_id):
+    asked = body.get("buyer_id")
+    if asked is None:  # a guest, the same one as before if this browser was one
+        known = current_buyer(request)
+        buyer_id = known if known and known.startswith("guest_") else f"guest_{uuid.uuid4().hex[:10]}"
+    elif not isinstance(asked, str) or not _BUYER_ID.match(asked):
         raise json_error(web.HTTPBadRequest, "buyer_id: 3–64 letters, digits or _")
+    elif isinstance(body.get("proof"), str) and hmac.compare_digest(
+        body["proof"].encode(), identity_proof(asked).encode()
+    ):
+        buyer_id = asked  # vouched for by the console platform
+    elif settings.demo() and asked in {b for b, _ in DEMO_BUYERS}:
+        buyer_id = asked
+    else:
+        raise json_error(web.HTTPForbidden, "a known buyer needs the console platform's signed identity (proof)")
     resp = web.json_response({"buyer_id": buyer_id})
-    set_identity(resp, BUYER_COOKIE, "buyer", buyer_id)
+    set_cookie(request, resp, BUYER_COOKIE, buyer_cookie(buyer_id))
     return resp
+
+
+def _proven(buyer_id: str, proof: object) -> bool:
+    return (
+        isinstance(proof, str)
+        and proof.isascii()
+        and hmac.compare_digest(proof.encode(), identity_proof(buyer_id).encode())
+    )
 
 
 async def history(request: web.Request) -> web.Response:
     """The buyer's own conversation, for a page that (re)opens or reconnects; with ?after=N
     only what came since (agent replies, queue updates)."""
     buyer_id = require_buyer(request)
-    after = int(request.query.get("after", "0")) if request.query.get("after", "0").isdigit() else 0
+    after_text = request.query.get("after", "0")
+    after = int(after_text) if re.fullmatch(r"[0-9]{1,12}", after_text) else 0
     with session_scope() as session:
         conv = session.execute(
             select(Conversation)
@@ -112,8 +146,8 @@ async def chat(request: web.Request) -> web.Response:
     buyer_id = require_buyer(request)
     body = await read_json(request)
     kind = body.get("type", "text")
-    if kind not in PAGE_EVENTS:
-        return web.json_response({"error": f"unknown event type: {kind}"}, status=422)
+    if not isinstance(kind, str) or kind not in PAGE_EVENTS:
+        return web.json_response({"error": f"unknown event type: {str(kind)[:40]}"}, status=422)
     event = {k: v for k, v in body.items() if k in ("text", "order_id", "sku", "code")}
     event.update(
         {

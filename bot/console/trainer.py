@@ -27,7 +27,7 @@ from bot.nlu import curation, training
 from bot.nlu.intents import INTENTS
 from bot.shop.config import shop
 from bot.store.db import session_scope
-from bot.store.models import Agent, Direction, KnowledgeGap, Message, Product
+from bot.store.models import Agent, Direction, KnowledgeGap, Message, Product, Role
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +37,11 @@ LABELS = tuple(sorted(INTENTS))
 
 
 async def review(request: web.Request) -> web.Response:
-    agent_id = require_agent(request)
-    labelled = {t: i for i, texts in curation.read_examples(settings.TRAINER_FILE).items() for t in texts}
+    agent_id = require_agent(request, Role.TRAINER)
+    try:
+        labelled = {t: i for i, texts in curation.read_examples(settings.TRAINER_FILE).items() for t in texts}
+    except curation.TrainerFileError as err:
+        return web.json_response({"error": str(err)}, status=409)
     with session_scope() as session:
         shop_id = session.get(Agent, agent_id).shop_id
         items = curation.review_queue(session, shop_id, shop().handoff.low_confidence)
@@ -62,9 +65,10 @@ async def review(request: web.Request) -> web.Response:
 
 
 async def label(request: web.Request) -> web.Response:
-    agent_id = require_agent(request)
+    agent_id = require_agent(request, Role.TRAINER)
     body = await read_json(request)
-    if not isinstance(body.get("message_id"), int) or not isinstance(body.get("intent"), str):
+    message_id = body.get("message_id")
+    if not isinstance(message_id, int) or not 0 < message_id < 2**62 or not isinstance(body.get("intent"), str):
         return web.json_response({"error": 'send {"message_id": <int>, "intent": <name>}'}, status=400)
     with session_scope() as session:
         shop_id = session.get(Agent, agent_id).shop_id
@@ -72,17 +76,17 @@ async def label(request: web.Request) -> web.Response:
         if msg is None or msg.direction != Direction.IN or msg.conversation.shop_id != shop_id:
             return web.json_response({"error": "no such buyer message in your shop"}, status=404)
         text = msg.text
-    others = curation.training_texts(settings.NLU_DATA, exclude=settings.TRAINER_FILE)
     try:
+        others = curation.training_texts(settings.NLU_DATA, exclude=settings.TRAINER_FILE)
         count = curation.add_example(settings.TRAINER_FILE, text, body["intent"], set(LABELS), others)
-    except curation.LabelError as err:
+    except (curation.LabelError, curation.TrainerFileError) as err:
         return web.json_response({"error": str(err)}, status=409)
     return web.json_response({"intent": body["intent"], "examples_of_intent": count})
 
 
 async def gaps(request: web.Request) -> web.Response:
     """The shop's open knowledge gaps, newest first (bot/shop/knowledge.py)."""
-    agent_id = require_agent(request)
+    agent_id = require_agent(request, Role.TRAINER)
     with session_scope() as session:
         shop_id = session.get(Agent, agent_id).shop_id
         rows = session.execute(
@@ -101,7 +105,7 @@ async def gaps(request: web.Request) -> web.Response:
 
 
 async def resolve_gap(request: web.Request) -> web.Response:
-    agent_id = require_agent(request)
+    agent_id = require_agent(request, Role.TRAINER)
     gap_id = request.match_info["gap_id"]
     with session_scope() as session:
         shop_id = session.get(Agent, agent_id).shop_id
@@ -196,7 +200,7 @@ async def _retrain(app: web.Application, job: RetrainJob) -> None:
 
 
 async def retrain(request: web.Request) -> web.Response:
-    require_agent(request)
+    require_agent(request, Role.TRAINER)
     job = request.app[RETRAIN]
     if job.running:
         return web.json_response({"error": "a retraining is already running", **job.as_json()}, status=409)
@@ -206,13 +210,13 @@ async def retrain(request: web.Request) -> web.Response:
 
 
 async def retrain_status(request: web.Request) -> web.Response:
-    require_agent(request)
+    require_agent(request, Role.TRAINER)
     return web.json_response(request.app[RETRAIN].as_json())
 
 
 async def activate(request: web.Request) -> web.Response:
     """Puts the compared candidate in service: Rasa swaps models without a restart."""
-    require_agent(request)
+    require_agent(request, Role.TRAINER)
     job = request.app[RETRAIN]
     if job.state != "done":
         return web.json_response({"error": "retrain and compare first"}, status=409)
@@ -226,7 +230,7 @@ async def activate(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     app[RETRAIN] = RetrainJob()
-    app.router.add_get("/trainer", agent_page("trainer.html"))
+    app.router.add_get("/trainer", agent_page("trainer.html", Role.TRAINER))
     app.router.add_get("/api/trainer/review", review)
     app.router.add_post("/api/trainer/label", label)
     app.router.add_post("/api/trainer/retrain", retrain)

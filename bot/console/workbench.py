@@ -22,8 +22,17 @@ from sqlalchemy import select
 
 from bot import clock, settings, signing
 from bot.console import rasa_client
-from bot.console.auth import AGENT_COOKIE, STATIC, agent_page, current_agent_id, read_json, require_agent, set_identity
-from bot.service import agents, delivery
+from bot.console.auth import (
+    AGENT_COOKIE,
+    STATIC,
+    agent_page,
+    current_agent_id,
+    json_error,
+    read_json,
+    require_agent,
+    set_cookie,
+)
+from bot.service import accounts, agents, delivery
 from bot.service.suggestions import order_slots, suggest
 from bot.shop.config import shop
 from bot.shop.orders import describe
@@ -40,6 +49,7 @@ from bot.store.models import (
     Handler,
     Message,
     Order,
+    Role,
     Sender,
     Shop,
     ShopMode,
@@ -55,24 +65,69 @@ async def login_page(_: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "login.html")
 
 
+THROTTLE = web.AppKey("login_throttle", accounts.LoginThrottle)
+
+
 async def login(request: web.Request) -> web.Response:
+    """A session for the right login and password. Too many failures for one login or from one
+    address lock it for a while; outside the demo a seeded password must be changed first
+    ({"new_password": …} with the same request)."""
     body = await read_json(request)
+    login_name, password, new_password = (body.get(k) for k in ("login", "password", "new_password"))
+    if not isinstance(login_name, str) or not isinstance(password, str) or len(login_name) > 32:
+        raise json_error(web.HTTPBadRequest, "send login and password as text")
+    address = request.remote or "?"
+    throttle = request.app[THROTTLE]
+    if throttle.locked(login_name, address):
+        raise json_error(web.HTTPTooManyRequests, "登录失败次数太多，请15分钟后再试 (too many failed logins)")
     with session_scope() as session:
-        agent = agents.authenticate(session, str(body.get("login", "")), str(body.get("password", "")))
+        agent = accounts.authenticate(session, login_name, password)
         if agent is None:
-            return web.json_response({"error": "wrong login or password"}, status=401)
-        resp = web.json_response({"name": agent.name})
-        set_identity(resp, AGENT_COOKIE, "agent", str(agent.id))
+            throttle.failed(login_name, address)
+            return web.json_response({"error": "账号或密码不对 (wrong login or password)"}, status=401)
+        if agent.must_change_password:
+            if not isinstance(new_password, str):
+                return web.json_response(
+                    {"error": "首次登录请先设置新密码 (set a new password first)", "change_password": True}, status=403
+                )
+            try:
+                accounts.change_password(session, agent, new_password)
+            except accounts.PasswordError as err:
+                return web.json_response({"error": str(err), "change_password": True}, status=400)
+        resp = web.json_response({"name": agent.name, "role": agent.role})
+        set_cookie(request, resp, AGENT_COOKIE, accounts.open_session(session, agent, clock.now()))
+        return resp
+
+
+async def change_password(request: web.Request) -> web.Response:
+    """An agent's new password; every other session of theirs ends."""
+    agent_id = require_agent(request)
+    body = await read_json(request)
+    old, new = body.get("password"), body.get("new_password")
+    if not isinstance(old, str) or not isinstance(new, str):
+        raise json_error(web.HTTPBadRequest, "send password and new_password as text")
+    with session_scope() as session:
+        agent = session.get(Agent, agent_id)
+        if not accounts.password_matches(old, agent.password_hash):
+            raise json_error(web.HTTPForbidden, "原密码不对 (wrong password)")
+        try:
+            accounts.change_password(session, agent, new)
+        except accounts.PasswordError as err:
+            raise json_error(web.HTTPBadRequest, str(err)) from None
+        resp = web.json_response({"ok": True})
+        set_cookie(request, resp, AGENT_COOKIE, accounts.open_session(session, agent, clock.now()))
         return resp
 
 
 async def logout(request: web.Request) -> web.Response:
+    """The session ends here and now (the cookie is worthless afterwards)."""
     agent_id = current_agent_id(request)
     if agent_id is not None:
         with session_scope() as session:
             agent = session.get(Agent, agent_id)
             agents.set_status(session, agent, AgentStatus.AWAY, clock.now())
             agents.move_queue(session, agent.shop_id, shop(), clock.now())
+            accounts.close_session(session, request.cookies.get(AGENT_COOKIE, ""))
             shop_id = agent.shop_id
         await request.app[HUB].send_state_to_shop(shop_id)
     resp = web.json_response({"ok": True})
@@ -144,39 +199,47 @@ class Hub:
 HUB = web.AppKey("hub", Hub)
 
 
-async def suggestions_for(app: web.Application, message_id: str) -> List[Dict[str, Any]]:
+async def suggestions_for(app: web.Application, message_db_id: int) -> List[Dict[str, Any]]:
     """Top three replies for a stored buyer message; its NLU reading is kept on it."""
     with session_scope() as session:
-        msg = conversations.find_message(session, message_id)
-        text, buyer_id = msg.text, msg.conversation.buyer_id
+        msg = session.get(Message, message_db_id)
+        text, buyer_id, seed = msg.text, msg.conversation.buyer_id, msg.message_id or str(msg.id)
     reading = await rasa_client.parse(app, text)
     with session_scope() as session:
-        msg = conversations.find_message(session, message_id)
+        msg = session.get(Message, message_db_id)
         top = reading.get("intent") or {}
         if top.get("name"):
-            conversations.label(session, message_id, top["name"], top.get("confidence"))
-        return [
-            s.as_dict()
-            for s in suggest(session, shop(), buyer_id, reading.get("intent_ranking") or [], seed=message_id)
-        ]
+            msg.intent, msg.confidence = top["name"], top.get("confidence")
+        return [s.as_dict() for s in suggest(session, shop(), buyer_id, reading.get("intent_ranking") or [], seed=seed)]
 
 
 async def buyer_message(request: web.Request) -> web.Response:
     """From the Rasa console channel: a buyer message waits for an agent."""
     body = await request.read()
-    problem = signing.problem(settings.console_secret(), request.headers, body)
+    problem = signing.problem(settings.secret("internal"), request.headers, body)
     if problem:
         return web.json_response({"error": problem}, status=401)
-    event = json.loads(body)
+    try:
+        event = json.loads(body)
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        return web.json_response({"error": "body is not valid JSON"}, status=400)
+    if (
+        not isinstance(event, dict)
+        or not isinstance(event.get("conversation_id"), int)
+        or not isinstance(event.get("message_id"), str)
+    ):
+        return web.json_response({"error": 'send {"conversation_id": <int>, "message_id": <text>}'}, status=400)
     started = time.perf_counter()
     with session_scope() as session:
         conv = session.get(Conversation, event["conversation_id"])
         if conv is None or conv.agent_id is None:
             return web.json_response({"delivered": False})
         agent_id = conv.agent_id
-        msg = conversations.find_message(session, event["message_id"])
-        message = _message_json(msg)
-    suggestions = await suggestions_for(request.app, event["message_id"])
+        msg = conversations.find_message(session, conv.id, event["message_id"])
+        if msg is None:
+            return web.json_response({"delivered": False})
+        message, message_db_id = _message_json(msg), msg.id
+    suggestions = await suggestions_for(request.app, message_db_id)
     await request.app[HUB].send(agent_id, state(agent_id))  # a newly assigned buyer appears in the list
     await request.app[HUB].send(
         agent_id,
@@ -244,6 +307,7 @@ def state(agent_id: int) -> Dict[str, Any]:
                 "load": agents.load(session, agent),
                 "max": agent.max_sessions,
                 "skills": agent.skills,
+                "role": agent.role,
             },
             "mode": conversations.shop_mode(session, agent.shop_id),
             "mine": [row(c) for c in mine],
@@ -302,7 +366,7 @@ async def conversation_view(app: web.Application, agent_id: int, conversation_id
                 for t in tickets
             ],
         }
-        last_id = last_in.message_id if last_in else None
+        last_id = last_in.id if last_in else None
     view["suggestions"] = await suggestions_for(app, last_id) if last_id else []
     return view
 
@@ -368,7 +432,10 @@ async def handle(app: web.Application, agent_id: int, data: Dict[str, Any]) -> O
     with session_scope() as session:
         agent = session.get(Agent, agent_id)
         if kind == "take_over":
-            agents.take_over(_own_conversation(session, agent, data.get("conversation_id"), take=True), agent)
+            conv = _own_conversation(session, agent, data.get("conversation_id"), take=True)
+            if conv.agent_id not in (None, agent.id) and not Role(agent.role).allows(Role.SUPERVISOR):
+                raise PermissionError("这位买家正由其他客服接待：只有主管可以接过来")
+            agents.take_over(conv, agent)
         elif kind == "give_back":
             conv = _own_conversation(session, agent, data.get("conversation_id"))
             agents.give_back(session, conv)
@@ -378,6 +445,8 @@ async def handle(app: web.Application, agent_id: int, data: Dict[str, Any]) -> O
             agents.set_status(session, agent, AgentStatus(data["status"]), now)
             agents.move_queue(session, agent.shop_id, shop(), now)
         elif kind == "mode" and data.get("mode") in set(ShopMode):
+            if not Role(agent.role).allows(Role.SUPERVISOR):
+                raise PermissionError("只有主管可以切换店铺模式")
             session.get(Shop, agent.shop_id).mode = ShopMode(data["mode"])
         else:
             return {"type": "error", "error": f"unknown command: {kind}"}
@@ -390,7 +459,7 @@ async def handle(app: web.Application, agent_id: int, data: Dict[str, Any]) -> O
 
 async def socket(request: web.Request) -> web.WebSocketResponse:
     agent_id = require_agent(request)
-    ws = web.WebSocketResponse(heartbeat=30)
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=64 * 1024)
     await ws.prepare(request)
     hub = request.app[HUB]
     hub.sockets[agent_id].add(ws)
@@ -400,8 +469,13 @@ async def socket(request: web.Request) -> web.WebSocketResponse:
             if msg.type != aiohttp.WSMsgType.TEXT:
                 continue
             try:
-                answer = await handle(request.app, agent_id, json.loads(msg.data))
-            except (PermissionError, ValueError, KeyError) as exc:
+                data = json.loads(msg.data)
+                if not isinstance(data, dict):
+                    raise ValueError("a command is a JSON object")
+                answer = await handle(request.app, agent_id, data)
+            except RecursionError:
+                answer = {"type": "error", "error": "a command is a JSON object"}
+            except (PermissionError, ValueError, KeyError, TypeError) as exc:
                 answer = {"type": "error", "error": str(exc)}
             if answer is not None:
                 await ws.send_json(answer)
@@ -412,8 +486,10 @@ async def socket(request: web.Request) -> web.WebSocketResponse:
 
 def add_routes(app: web.Application) -> None:
     app[HUB] = Hub()
+    app[THROTTLE] = accounts.LoginThrottle()
     app.router.add_get("/login", login_page)
     app.router.add_post("/api/login", login)
+    app.router.add_post("/api/password", change_password)
     app.router.add_post("/api/logout", logout)
     app.router.add_get("/workbench", agent_page("workbench.html"))
     app.router.add_get("/queue", agent_page("queue.html"))

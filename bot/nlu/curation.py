@@ -13,6 +13,7 @@ as [电话x], the way exported chat logs mask them (bot/nlu/chatlog.py folds tha
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice, takewhile
@@ -28,16 +29,23 @@ from bot.privacy import mask_phones
 from bot.store.models import Conversation, Direction, Message, Sender
 
 MAX_EXAMPLE_CHARS = 200
-# Rasa reads "[text](entity)" in an example as an annotation; a buyer's text never is one.
-_ANNOTATION = re.compile(r"\]\(")
+# Rasa reads "[text](entity)", "[text]{…}" and "[text][…]" in an example as an annotation; a
+# buyer's text never is one.
+_ANNOTATION = re.compile(r"\]([(\[{])")
 _EXAMPLE_LINE = re.compile(r"^\s*-\s(.*)$")
 _ENTITY_MARKUP = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 
 
 def as_example(text: str) -> str:
     """A buyer message as it is written into the training data: phones masked, on one line,
-    with nothing Rasa would read as entity markup."""
-    return _ANNOTATION.sub("] (", mask_phones(" ".join(text.split())))
+    without control or format characters (a YAML file can't hold U+0007), and with nothing
+    Rasa would read as entity markup."""
+    printable = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    return _ANNOTATION.sub(r"] \1", mask_phones(" ".join(printable.split())))
+
+
+class TrainerFileError(ValueError):
+    """The trainers' file can't be read; the message names the file and line to fix."""
 
 
 @dataclass
@@ -131,7 +139,18 @@ def read_examples(path: Path) -> Dict[str, List[str]]:
     Rasa's loader: the console process, which serves the trainer page, does not load Rasa."""
     if not path.exists():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise TrainerFileError(
+            f"{where}: not valid YAML ({getattr(err, 'problem', err)}); fix or remove that line"
+        ) from None
+    except UnicodeDecodeError:
+        raise TrainerFileError(f"{path}: not UTF-8 text") from None
+    if not isinstance(data, dict):
+        raise TrainerFileError(f"{path}: expected 'nlu:' with intents and examples")
     out: Dict[str, List[str]] = {}
     for block in data.get("nlu") or []:
         if "intent" not in block:

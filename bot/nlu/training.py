@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterable, List, Optional
 
 from bot import settings
+from bot.nlu.curation import TrainerFileError, read_examples
 
 MODEL_PREFIX = "xiaoer-"
 
@@ -82,6 +83,10 @@ def ensure_model(
     target = model_path(root, config, models_dir)
     if target.exists() and not force:
         return target
+    try:  # a label a trainer saved must not break training: say which line to fix
+        read_examples(settings.TRAINER_FILE)
+    except TrainerFileError as err:
+        raise RuntimeError(str(err)) from None
     models_dir.mkdir(parents=True, exist_ok=True)
     print(f"Training the model ({config}) …", flush=True)
     cmd = [

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import bcrypt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -62,13 +61,6 @@ def skill_for(reason: HandoffReason, recent_intents: Sequence[Optional[str]]) ->
         return HandoffReason(reason).skill
     topical = [i for i in recent_intents if i and i not in _NOT_TOPICAL]
     return Skill.AFTERSALE if topical and topical[-1] in AFTERSALE_INTENTS else Skill.PRESALE
-
-
-def authenticate(session: Session, login: str, password: str) -> Optional[Agent]:
-    agent = session.execute(select(Agent).where(Agent.login == login)).scalar_one_or_none()
-    if agent is None or not bcrypt.checkpw(password.encode(), agent.password_hash.encode()):
-        return None
-    return agent
 
 
 def load(session: Session, agent: Agent) -> int:

@@ -59,7 +59,7 @@ async def deliver(message_db_id: int, url: Optional[str] = None, backoff: Sequen
             await asyncio.sleep(delay)
             error = None
             try:
-                headers = signing.signed_headers(settings.console_secret(), body)
+                headers = signing.signed_headers(settings.secret("callback"), body)
                 async with http.post(url, data=body, headers=headers) as resp:
                     if 200 <= resp.status < 300:
                         _record(delivery_id, None, delivered=True)

@@ -47,8 +47,11 @@ def _ensure_buyer(session: Session, shop_id: str, buyer_id: str, nick: Optional[
         session.flush()
 
 
-def find_message(session: Session, message_id: str) -> Optional[Message]:
-    return session.execute(select(Message).where(Message.message_id == message_id)).scalar_one_or_none()
+def find_message(session: Session, conversation_id: int, message_id: str) -> Optional[Message]:
+    """A message by the console's id, within one buyer's chat (ids are the console's, per buyer)."""
+    return session.execute(
+        select(Message).where(Message.conversation_id == conversation_id, Message.message_id == message_id)
+    ).scalar_one_or_none()
 
 
 def record(
@@ -79,13 +82,19 @@ def record(
     return msg
 
 
-def replies_to(session: Session, message_id: str) -> List[Message]:
+def replies_to(session: Session, conversation_id: int, message_id: str) -> List[Message]:
     """The bot's replies already sent for a buyer message (for retried deliveries)."""
-    return list(session.execute(select(Message).where(Message.reply_to == message_id).order_by(Message.id)).scalars())
+    return list(
+        session.execute(
+            select(Message)
+            .where(Message.conversation_id == conversation_id, Message.reply_to == message_id)
+            .order_by(Message.id)
+        ).scalars()
+    )
 
 
-def mark_answered(session: Session, message_id: str) -> None:
-    msg = find_message(session, message_id)
+def mark_answered(session: Session, conversation_id: int, message_id: str) -> None:
+    msg = find_message(session, conversation_id, message_id)
     if msg is not None:
         msg.answered_at = clock.now()
 
@@ -98,8 +107,8 @@ def last_answered_seq(session: Session, conv: Conversation) -> int:
     return value or 0
 
 
-def label(session: Session, message_id: str, intent: str, confidence: Optional[float]) -> None:
-    msg = find_message(session, message_id)
+def label(session: Session, conversation_id: int, message_id: str, intent: str, confidence: Optional[float]) -> None:
+    msg = find_message(session, conversation_id, message_id)
     if msg is not None and msg.direction == Direction.IN:
         msg.intent, msg.confidence = intent, confidence
 

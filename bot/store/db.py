@@ -25,6 +25,7 @@ def engine(url: str | None = None) -> Engine:
         eng = create_engine(
             url,
             future=True,
+            hide_parameters=True,  # a failing statement's error never carries a buyer's words
             poolclass=QueuePool,
             pool_size=5,
             max_overflow=10,
@@ -39,7 +40,7 @@ def engine(url: str | None = None) -> Engine:
             cursor.close()
 
         return eng
-    return create_engine(url, future=True, pool_pre_ping=True)
+    return create_engine(url, future=True, pool_pre_ping=True, hide_parameters=True)
 
 
 @contextmanager

@@ -43,12 +43,22 @@ def head_revision() -> str:
 
 def upgrade(url: Optional[str] = None) -> None:
     """The database at the newest revision, its rows kept."""
-    with engine(url).begin() as connection:
-        cfg = _config(connection)
-        unversioned = MigrationContext.configure(connection).get_current_revision() is None
-        if unversioned and inspect(connection).has_table("shops"):
-            command.stamp(cfg, BASELINE)  # made by create_all before migrations: it is the baseline
-        command.upgrade(cfg, "head")
+    with engine(url).connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:  # SQLite alters a table by copying it: references to it must wait (outside a transaction)
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                cfg = _config(connection)
+                unversioned = MigrationContext.configure(connection).get_current_revision() is None
+                if unversioned and inspect(connection).has_table("shops"):
+                    command.stamp(cfg, BASELINE)  # made by create_all before migrations: it is the baseline
+                command.upgrade(cfg, "head")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def drop(url: Optional[str] = None) -> None:

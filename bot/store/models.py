@@ -106,6 +106,18 @@ class AgentStatus(enum.StrEnum):
     AWAY = "away"  # their buyers go back to the queue
 
 
+class Role(enum.StrEnum):
+    """What a console login may do; each role may do what the ones before it may."""
+
+    AGENT = "agent"  # serve buyers: take over from the bot or the queue, reply, give back
+    TRAINER = "trainer"  # … and review misreads, label, retrain, put a model in service
+    SUPERVISOR = "supervisor"  # … and switch the shop's mode, take over another agent's buyer
+
+    def allows(self, needed: "Role") -> bool:
+        order = list(Role)
+        return order.index(self) >= order.index(needed)
+
+
 class Direction(enum.StrEnum):
     IN = "in"  # from the buyer
     OUT = "out"  # to the buyer
@@ -328,6 +340,20 @@ class Agent(Base):
     status = Column(_by_value(AgentStatus, 8), nullable=False, default=AgentStatus.AWAY)
     max_sessions = Column(Integer, nullable=False, default=12)  # 接待上限
     skills = Column(JSON, nullable=False, default=list)  # Skill values
+    role = Column(_by_value(Role, 16), nullable=False, default=Role.AGENT)
+    # A seeded or reset password must be replaced at the first login (outside the demo).
+    must_change_password = Column(Boolean, nullable=False, default=False)
+
+
+class AgentSession(Base):
+    """A logged-in console session: the cookie carries only the random token; logout, a
+    password change or the expiry ends it."""
+
+    __tablename__ = "agent_sessions"
+    token_hash = Column(String(64), primary_key=True)  # sha256 of the cookie's token
+    agent_id = Column(Integer, ForeignKey("agents.id"), nullable=False, index=True)
+    created_at = Column(DateTime, nullable=False)
+    expires_at = Column(DateTime, nullable=False)
 
 
 class Conversation(Base):
@@ -351,9 +377,12 @@ class Message(Base):
     """Every buyer message, bot reply, agent reply and event, stored before it is acknowledged."""
 
     __tablename__ = "messages"
+    # A console's message ids are unique per buyer's chat, not across buyers: buyer B reusing
+    # buyer A's id is a new message of B's, never A's replies.
+    __table_args__ = (UniqueConstraint("conversation_id", "message_id", name="uq_messages_conversation_message"),)
     id = Column(Integer, primary_key=True)
     conversation_id = Column(Integer, ForeignKey("conversations.id"), nullable=False, index=True)
-    message_id = Column(String(64), unique=True)  # the console's id, for deduplication
+    message_id = Column(String(64))  # the console's id, for deduplication within the buyer's chat
     direction = Column(_by_value(Direction, 3), nullable=False)
     sender = Column(_by_value(Sender, 8), nullable=False)
     kind = Column(String(16), nullable=False, default="text")

@@ -94,7 +94,7 @@
   }
 
   async function enter(buyerId) {
-    await post("/api/session", { buyer_id: buyerId });
+    await post("/api/session", buyerId ? { buyer_id: buyerId } : {});
     messages.innerHTML = "";
     shown.clear();
     lastSeen = 0;
@@ -131,9 +131,9 @@
     const info = await (await fetch("/api/store")).json();
     $("shop-name").textContent = info.name;
     document.title = info.name + " · 客服";
-    let guest = localStorage.getItem("xiaoer_guest");
-    if (!guest) { guest = "guest_" + Math.random().toString(36).slice(2, 10); localStorage.setItem("xiaoer_guest", guest); }
-    for (const b of [{ id: guest, nick: "新访客" }, ...info.buyers]) {
+    // A visitor is a guest the server names (and remembers by its cookie); the demo buyers are
+    // offered only by a loopback demo.
+    for (const b of [{ id: "", nick: "新访客" }, ...info.buyers]) {
       const opt = document.createElement("option");
       opt.value = b.id; opt.dataset.nick = b.nick; opt.textContent = b.nick;
       buyerSelect.appendChild(opt);

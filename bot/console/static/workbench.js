@@ -37,6 +37,9 @@
     $("me").textContent = s.agent.name;
     $("status").value = s.agent.status;
     $("mode").value = s.mode;
+    // Pages show what the role may do: the mode is the supervisor's, retraining the trainer's.
+    $("mode").parentElement.hidden = s.agent.role !== "supervisor";
+    $("trainer-link").hidden = s.agent.role === "agent";
     $("load").textContent = s.agent.load + " / " + s.agent.max;
     $("queue-size").textContent = s.queue;
     fillList($("mine"), s.mine);
