@@ -211,8 +211,8 @@ def rest_sender(http: aiohttp.ClientSession, base: str):
     return send
 
 
-def console_sender(http: aiohttp.ClientSession, base: str, sent: List[Tuple[str, str]]):
-    from bot import settings, signing
+def console_sender(http: aiohttp.ClientSession, base: str, secret: str, sent: List[Tuple[str, str]]):
+    from bot import signing
 
     async def send(sender: str, text: str) -> bool:
         message_id = str(uuid.uuid4())
@@ -221,7 +221,7 @@ def console_sender(http: aiohttp.ClientSession, base: str, sent: List[Tuple[str,
             {"message_id": message_id, "shop_id": "qingshan", "buyer_id": sender, "type": "text", "text": text},
             ensure_ascii=False,
         ).encode()
-        headers = signing.signed_headers(settings.secret("webhook"), body)
+        headers = signing.signed_headers(secret, body)
         async with http.post(base + "/webhooks/console/webhook", data=body, headers=headers) as resp:
             return resp.status == 200
 
@@ -293,7 +293,9 @@ def main() -> None:
                 senders = {
                     "stock Rasa (REST)": rest_sender(http, f"http://127.0.0.1:{baseline_port}"),
                     "xiaoer (REST)": rest_sender(http, shop.urls["rasa"]),
-                    "xiaoer (console channel)": console_sender(http, shop.urls["rasa"], sent),
+                    "xiaoer (console channel)": console_sender(
+                        http, shop.urls["rasa"], shop.env["XIAOER_WEBHOOK_SECRET"], sent
+                    ),
                 }
                 for clients in levels:
                     for name, send in senders.items():  # side by side at each load level

@@ -25,7 +25,7 @@ QUESTIONS = ["包邮吗", "今天能发货吗", "能便宜点吗", "有赠品吗
 
 
 async def measure(servers, count: int) -> list:
-    from bot import settings, signing
+    from bot import signing
 
     console, rasa = servers.urls["console"], servers.urls["rasa"]
     buyer = "bench_" + uuid.uuid4().hex[:8]
@@ -44,7 +44,7 @@ async def measure(servers, count: int) -> list:
                 },
                 ensure_ascii=False,
             ).encode()
-            headers = signing.signed_headers(settings.secret("webhook"), body)
+            headers = signing.signed_headers(servers.env["XIAOER_WEBHOOK_SECRET"], body)
             async with http.post(rasa + "/webhooks/console/webhook", data=body, headers=headers) as resp:
                 assert resp.status == 200, await resp.text()
 
