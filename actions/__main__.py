@@ -39,7 +39,15 @@ def main() -> None:
             return response.json({"error": f"send the action token in {TOKEN_HEADER}"}, status=401)
         return None
 
+    warm_up()
     app.run(args.host, args.port, workers=1, access_log=False)
+
+
+def warm_up() -> None:
+    """Load jieba's dictionary now, not while the first buyer who names a product waits (a second)."""
+    import jieba
+
+    jieba.initialize()
 
 
 if __name__ == "__main__":

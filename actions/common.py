@@ -22,7 +22,9 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Dict, List, Optional, Text, Tuple, Type
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.interfaces import ACTION_LISTEN_NAME as ACTION_LISTEN
 
 from actions import conversation
 from actions.context import Context, OrderLookup, render  # noqa: F401  (OrderLookup: the actions' type)
@@ -45,7 +47,8 @@ FOLLOW_UP_MARK = re.compile(r"呢|^那|的话|^换|要是|改成")
 def send(dispatcher: CollectingDispatcher, ctx: Context, replies: List[Reply]) -> None:
     if not replies:
         return
-    dispatcher.utter_message(text=render(replies, f"{ctx.buyer_id}:{len(ctx.tracker.events)}"))
+    # The variant rotates per message (not per event count: the tracker is a window, its length stalls).
+    dispatcher.utter_message(text=render(replies, f"{ctx.buyer_id}:{ctx.message_id}"))
     reason = next((r.handoff_reason for r in replies if r.handoff_reason), None)
     if reason:  # the phrase already tells the buyer a person will follow up
         hand_off_for(ctx.session, ctx.cfg, ctx.shop_id, ctx.buyer_id, reason, ctx.recent_intents, ctx.now)
@@ -83,12 +86,21 @@ class ShopAction(Action, ABC):
                 or self.answer(ctx)
             )
             send(dispatcher, ctx, welcome_first(ctx, replies))
-        return ctx.events
+        return ctx.events + listen_next(tracker, ctx.events)
 
     @classmethod
     def named(cls, action_name: str) -> Optional["ShopAction"]:
         """The action with this name (every action module is loaded by the action server)."""
         return next((sub() for sub in _concrete(cls) if sub.action_name == action_name), None)
+
+
+def listen_next(tracker: Tracker, events: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
+    """After a shop action the bot waits for the buyer, as every rule and story says: saying so
+    spares Rasa a second run of its policies per message. Not while a form is active (after an
+    interruption the form asks its question again) nor when the action started one."""
+    if tracker.active_loop.get("name") or any(e.get("event") in ("active_loop", "followup") for e in events):
+        return []
+    return [FollowupAction(ACTION_LISTEN)]
 
 
 def _concrete(cls: Type[ShopAction]) -> List[Type[ShopAction]]:
@@ -133,8 +145,10 @@ def label_inbound(ctx: Context) -> None:
     trainers' review read it there."""
     intent = ctx.tracker.latest_message.get("intent") or {}
     if ctx.message_id and intent.get("name"):
-        conv = conversations.conversation_for(ctx.session, ctx.shop_id, ctx.buyer_id)
-        conversations.label(ctx.session, conv.id, ctx.message_id, intent["name"], intent.get("confidence"))
+        conversation_id = ctx.metadata.get("conversation_id")  # the console channel's; else look it up
+        if not isinstance(conversation_id, int):
+            conversation_id = conversations.conversation_for(ctx.session, ctx.shop_id, ctx.buyer_id).id
+        conversations.label(ctx.session, conversation_id, ctx.message_id, intent["name"], intent.get("confidence"))
 
 
 def forced_handoff(ctx: Context) -> Optional[List[Reply]]:

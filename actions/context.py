@@ -60,9 +60,13 @@ class Context:
         return self.tracker.sender_id
 
     @property
+    def metadata(self) -> Dict[str, Any]:
+        """What the channel sent along with the message (shop, nick, conversation id)."""
+        return self.tracker.latest_message.get("metadata") or {}
+
+    @property
     def shop_id(self) -> str:
-        metadata = self.tracker.latest_message.get("metadata") or {}
-        return metadata.get("shop_id") or self.cfg.shop_id
+        return self.metadata.get("shop_id") or self.cfg.shop_id
 
     @property
     def message_id(self) -> Optional[str]:

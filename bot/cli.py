@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -11,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot import settings
+from bot import scale, settings
 from bot.nlu import evaluation as ev
 from bot.nlu.priors import IntentMixError, shop_mix
 from bot.nlu.training import ensure_model, model_path, rasa_bin
@@ -136,11 +137,39 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replica_lines(servers: Servers, backing: "scale.Backing | None") -> str:
+    if backing is None or backing.postgres is None or backing.redis is None:
+        return ""
+    return (
+        f"  replicas:                 {servers.replicas} Rasa + action servers, "
+        f"behind nginx on port {servers.ports.rasa}\n"
+        f"  PostgreSQL / Redis:       127.0.0.1:{backing.postgres.port} / 127.0.0.1:{backing.redis.port} "
+        f"(passwords in {backing.folder})\n"
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    """Seed if needed, train if needed, then start the three servers and keep them up."""
+    """Seed if needed, train if needed, then start the three servers and keep them up —
+    or, with --replicas N, PostgreSQL, Redis, N Rasa servers behind nginx, and the console."""
     load_shop()
     load_library()
     shop_mix()
+    if args.replicas < 1:
+        print("--replicas: at least 1", file=sys.stderr)
+        return 2
+    backing = None
+    if args.replicas > 1:
+        print(f"starting PostgreSQL and Redis for {args.replicas} replicas …", flush=True)
+        backing = scale.Backing().start()
+        os.environ.update(backing.env)  # the shop database is PostgreSQL from here on
+    try:
+        return _run(args, backing)
+    finally:
+        if backing is not None:
+            backing.stop()
+
+
+def _run(args: argparse.Namespace, backing: "scale.Backing | None") -> int:
     if not is_seeded():
         reset_and_seed()
         print("seeded the demo shop")
@@ -159,8 +188,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return 2
     model = ensure_model()
-    servers = Servers(model=model, ports=ports, host=args.host)
-    print("starting the action server, the Rasa server and the console …", flush=True)
+    redis_url = backing.redis.url if backing is not None and backing.redis is not None else None
+    servers = Servers(model=model, ports=ports, host=args.host, replicas=args.replicas, redis_url=redis_url)
+    if servers.replicated:
+        print(f"starting {args.replicas} Rasa servers with their action servers, nginx and the console …", flush=True)
+    else:
+        print("starting the action server, the Rasa server and the console …", flush=True)
     started = time.monotonic()
     servers.start()
     urls = servers.urls
@@ -179,7 +212,7 @@ ready in {time.monotonic() - started:.0f}s
   trainer (misread review): {urls["console"]}/trainer
 {rest}  console protocol channel: {urls["rasa"]}/webhooks/console/webhook
   action server:            {urls["actions"]}/health
-  logs:                     {servers.log_dir}
+{_replica_lines(servers, backing)}  logs:                     {servers.log_dir}
 Press Ctrl-C to stop.""",
         flush=True,
     )  # fmt: skip
@@ -248,6 +281,13 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--rasa-port", type=int, default=settings.RASA_PORT)
     run.add_argument("--actions-port", type=int, default=settings.ACTIONS_PORT)
     run.add_argument("--console-port", type=int, default=settings.CONSOLE_PORT)
+    run.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="N Rasa servers, each with an action server, behind nginx, on PostgreSQL and Redis "
+        "started here from Debian's packages (README, Scaling out); default 1: SQLite, one process each",
+    )
     run.set_defaults(func=cmd_run)
     args = parser.parse_args(argv)
     try:

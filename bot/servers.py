@@ -20,12 +20,13 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from bot import settings
+from bot import scale, settings
 from bot.nlu.training import rasa_bin
 
 logger = logging.getLogger(__name__)
@@ -42,10 +43,6 @@ class Ports:
     rasa: int = settings.RASA_PORT
     actions: int = settings.ACTIONS_PORT
     console: int = settings.CONSOLE_PORT
-
-
-def sqlite_path(url: str) -> Optional[str]:
-    return url[len("sqlite:///") :] if url.startswith("sqlite:///") else None
 
 
 def _reach(host: str) -> str:
@@ -65,20 +62,47 @@ def server_env(ports: Ports, db_url: str, extra: Optional[Dict[str, str]] = None
             "XIAOER_RASA_URL": f"http://{host}:{ports.rasa}",
             "XIAOER_ACTIONS_URL": f"http://{host}:{ports.actions}",
             "XIAOER_CONSOLE_URL": f"http://{host}:{ports.console}",
+            # The shop's tables and Rasa's tracker store in one database (endpoints.yml).
             "XIAOER_DB_URL": db_url,
-            # Rasa's tracker store lives in the same SQLite file (see endpoints.yml).
-            "XIAOER_TRACKER_DB": sqlite_path(db_url) or str(settings.VAR_DIR / "tracker.db"),
             "TF_CPP_MIN_LOG_LEVEL": "2",
+            # Rasa's telemetry and its error reports to Sentry would carry buyers' words off the machine.
+            "RASA_TELEMETRY_ENABLED": "false",
             "PYTHONUNBUFFERED": "1",
             "PYTHONPATH": str(settings.ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
         }
     )
+    env.update(lock_store_env(env.get("XIAOER_REDIS_URL")))
     for purpose in settings.SECRETS:  # a fresh one per run for whatever the shop did not set
         name = f"XIAOER_{purpose.upper()}_SECRET"
         if not env.get(name):
             env[name] = secrets.token_urlsafe(32)
     env.update(extra or {})
     return env
+
+
+# Rasa's lock on a buyer, in Redis, outlives a replica that dies holding it by this much (Rasa's
+# default is a minute): the other replicas may take the buyer again after it. The channel's own
+# buyer lock (connectors/buyer_turns.py) is renewed while held, so a slow turn is still safe.
+TICKET_LOCK_SECONDS = 10
+
+
+def lock_store_env(redis_url: Optional[str]) -> Dict[str, str]:
+    """Rasa's lock store (endpoints.yml): in memory for one process, Redis for replicas."""
+    if not redis_url:
+        return {
+            "XIAOER_LOCK_STORE": "in_memory",
+            "XIAOER_REDIS_HOST": "",
+            "XIAOER_REDIS_PORT": "0",
+            "XIAOER_REDIS_PASSWORD": "",
+        }
+    parsed = urllib.parse.urlsplit(redis_url)
+    return {
+        "XIAOER_LOCK_STORE": "redis",
+        "XIAOER_REDIS_HOST": parsed.hostname or "127.0.0.1",
+        "XIAOER_REDIS_PORT": str(parsed.port or 6379),
+        "XIAOER_REDIS_PASSWORD": urllib.parse.unquote(parsed.password or ""),
+        "TICKET_LOCK_LIFETIME": str(TICKET_LOCK_SECONDS),
+    }
 
 
 def refusals(host: str, demo_passwords_left: bool) -> List[str]:
@@ -111,6 +135,11 @@ def write_credentials(path: Path, rest: bool) -> Path:
 
 @dataclass
 class Servers:
+    """The action server, the Rasa server and the console — or, with `replicas` > 1, that many
+    Rasa servers, each with its own action server, on loopback behind nginx (bot/scale.py),
+    sharing the shop database (PostgreSQL) and the buyer locks (Redis, `redis_url`). Either way
+    the console channel is reached at `urls["rasa"]`."""
+
     model: Path
     ports: Ports = field(default_factory=Ports)
     db_url: str = field(default_factory=settings.database_url)
@@ -118,42 +147,96 @@ class Servers:
     extra_env: Dict[str, str] = field(default_factory=dict)
     host: str = settings.HOST
     rest_channel: Optional[bool] = None  # default: on loopback only
+    replicas: int = 1
+    redis_url: Optional[str] = None
+    # (Rasa, actions) ports of each replica; by default next to the public ones.
+    replica_ports: List[Tuple[int, int]] = field(default_factory=list)
     procs: Dict[str, subprocess.Popen] = field(default_factory=dict)
     env: Dict[str, str] = field(default_factory=dict)
     crashes: Dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.env = server_env(self.ports, self.db_url, {"XIAOER_HOST": self.host, **self.extra_env})
+        if self.replicas > 1 and not self.redis_url:
+            raise ValueError("replicas share the buyers through Redis: give redis_url (xiaoer run --replicas)")
+        extra = {"XIAOER_HOST": self.host, **({"XIAOER_REDIS_URL": self.redis_url} if self.redis_url else {})}
+        self.env = server_env(self.ports, self.db_url, {**extra, **self.extra_env})
         if self.rest_channel is None:
             self.rest_channel = self.host in settings.LOOPBACK
+        if self.replicas > 1 and not self.replica_ports:
+            self.replica_ports = [(self.ports.rasa + 10 + i, self.ports.actions + 10 + i) for i in range(self.replicas)]
+
+    @property
+    def replicated(self) -> bool:
+        return self.replicas > 1
 
     @property
     def urls(self) -> Dict[str, str]:
         host = _reach(self.host)
+        actions = self.replica_ports[0][1] if self.replicated else self.ports.actions
         return {
             "console": f"http://{host}:{self.ports.console}",
-            "rasa": f"http://{host}:{self.ports.rasa}",
-            "actions": f"http://{host}:{self.ports.actions}",
+            "rasa": f"http://{host}:{self.ports.rasa}",  # nginx, when replicated
+            "actions": f"http://127.0.0.1:{actions}" if self.replicated else f"http://{host}:{actions}",
         }
 
     @property
     def rasa_token(self) -> str:
         return self.env["XIAOER_RASA_SECRET"]
 
-    def commands(self) -> Dict[str, List[str]]:
-        root = settings.ROOT
+    def _rasa_command(self, host: str, port: int) -> List[str]:
         credentials = write_credentials(self.log_dir.parent / "credentials.yml", bool(self.rest_channel))
+        return [
+            rasa_bin(), "run", "--enable-api", "--auth-token", self.rasa_token, "-i", host, "--port", str(port),
+            "--model", str(self.model), "--endpoints", str(settings.ROOT / "endpoints.yml"),
+            "--credentials", str(credentials),
+        ]  # fmt: skip
+
+    @staticmethod
+    def _actions_command(host: str, port: int) -> List[str]:
+        return [sys.executable, "-m", "actions", "--host", host, "--port", str(port)]
+
+    def commands(self) -> Dict[str, List[str]]:
+        console = [sys.executable, "-m", "bot.console", "--host", self.host, "--port", str(self.ports.console)]
+        if not self.replicated:
+            return {
+                "actions": self._actions_command(self.host, self.ports.actions),
+                "rasa": self._rasa_command(self.host, self.ports.rasa),
+                "console": console,
+            }
+        commands = {}
+        for i, (rasa_port, actions_port) in enumerate(self.replica_ports, 1):
+            commands[f"actions-{i}"] = self._actions_command("127.0.0.1", actions_port)
+            commands[f"rasa-{i}"] = self._rasa_command("127.0.0.1", rasa_port)
+        commands["nginx"] = scale.nginx_command(self.log_dir.parent / "nginx")
+        commands["console"] = console
+        return commands
+
+    def _env_for(self, name: str) -> Dict[str, str]:
+        env = self.env
+        if name.startswith("rasa"):
+            env = {**env, "SANIC_REQUEST_MAX_SIZE": str(RASA_MAX_BODY_BYTES)}
+        if self.replicated and name.startswith("rasa-"):
+            actions_port = self.replica_ports[int(name.split("-")[1]) - 1][1]
+            env = {**env, "XIAOER_ACTIONS_URL": f"http://127.0.0.1:{actions_port}", "XIAOER_REPLICA": name}
+        return env
+
+    def _ready_url(self, name: str) -> str:
+        if name.startswith("actions-"):
+            return f"http://127.0.0.1:{self.replica_ports[int(name.split('-')[1]) - 1][1]}/health"
+        if name.startswith("rasa-"):
+            return f"http://127.0.0.1:{self.replica_ports[int(name.split('-')[1]) - 1][0]}/webhooks/console/"
         return {
-            "actions": [sys.executable, "-m", "actions", "--host", self.host, "--port", str(self.ports.actions)],
-            "rasa": [
-                rasa_bin(), "run", "--enable-api", "--auth-token", self.rasa_token, "-i", self.host,
-                "--port", str(self.ports.rasa), "--model", str(self.model),
-                "--endpoints", str(root / "endpoints.yml"), "--credentials", str(credentials),
-            ],
-            "console": [sys.executable, "-m", "bot.console", "--host", self.host, "--port", str(self.ports.console)],
-        }  # fmt: skip
+            "actions": self.urls["actions"] + "/health",
+            "rasa": self.urls["rasa"] + "/webhooks/console/",  # 200 once the model is warm
+            "nginx": self.urls["rasa"] + "/webhooks/console/",
+            "console": self.urls["console"] + "/healthz",
+        }[name]
 
     def start(self, timeout: float = 180) -> None:
+        if self.replicated:
+            upstreams = [rasa for rasa, _ in self.replica_ports]
+            listen = (self.host, self.ports.rasa)
+            scale.write_nginx_config(self.log_dir.parent / "nginx", listen, upstreams, RASA_MAX_BODY_BYTES)
         for name in self.commands():
             self._spawn(name)
         self.wait_ready(timeout)
@@ -188,21 +271,15 @@ class Servers:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "ab")
         # Own process group, so stopping kills Rasa's worker children too.
-        env = {**self.env, "SANIC_REQUEST_MAX_SIZE": str(RASA_MAX_BODY_BYTES)} if name == "rasa" else self.env
         self.procs[name] = subprocess.Popen(
-            self.commands()[name], cwd=settings.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            self.commands()[name], cwd=settings.ROOT, env=self._env_for(name), stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
         log.close()  # the child has its own copy
 
-    def wait_ready(self, timeout: float, names: tuple = ("actions", "rasa", "console")) -> None:
-        checks = {
-            "actions": self.urls["actions"] + "/health",
-            "rasa": self.urls["rasa"] + "/",
-            "console": self.urls["console"] + "/healthz",
-        }
+    def wait_ready(self, timeout: float, names: Optional[Sequence[str]] = None) -> None:
         deadline = time.monotonic() + timeout
-        pending = {name: checks[name] for name in names}
+        pending = {name: self._ready_url(name) for name in (names or self.commands())}
         while pending:
             for name, url in list(pending.items()):
                 proc = self.procs[name]
@@ -237,5 +314,6 @@ class Servers:
             pass
 
     def stop(self) -> None:
-        for name in ["console", "rasa", "actions"]:
+        order = ["console", "nginx"] + [n for n in self.procs if n.startswith("rasa")]
+        for name in order + list(self.procs):
             self.stop_one(name)

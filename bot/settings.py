@@ -33,6 +33,12 @@ def database_url() -> str:
     return f"sqlite:///{VAR_DIR / 'xiaoer.db'}"
 
 
+def redis_url() -> str | None:
+    """Redis, when Rasa replicas share the buyers (`xiaoer run --replicas`): the buyer locks
+    (connectors/buyer_turns.py) and Rasa's lock store live there. None for one process."""
+    return os.environ.get("XIAOER_REDIS_URL") or None
+
+
 RASA_PORT = int(os.environ.get("XIAOER_RASA_PORT", "5005"))
 ACTIONS_PORT = int(os.environ.get("XIAOER_ACTIONS_PORT", "5055"))
 CONSOLE_PORT = int(os.environ.get("XIAOER_CONSOLE_PORT", "8000"))

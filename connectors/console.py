@@ -4,7 +4,8 @@ POST /webhooks/console/webhook with one signed buyer event as JSON. The event is
 stored, and then either answered by the bot — the replies are stored and returned in the
 response — or, when a person holds the buyer, passed to that agent's workbench. A retried
 event (same message_id) gets the replies already given instead of a second answer, and a
-buyer's numbered messages are answered in order (connectors/ordering.py).
+buyer's numbered messages are answered in order, by whichever replica receives them
+(connectors/buyer_turns.py).
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
-import threading
-import zlib
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
@@ -29,14 +29,17 @@ from bot.service import agents
 from bot.shop.config import shop
 from bot.store import conversations
 from bot.store.db import session_scope
-from bot.store.models import Direction, Handler, Sender
-from connectors import rasa_speedups
-from connectors.ordering import BuyerSequencer
+from bot.store.models import Handler
+from connectors import rasa_speedups, tracker_store
+from connectors.buyer_turns import BuyerLocks, LockTimeout, buyer_locks, wait_for_predecessor
 
 rasa_speedups.apply()  # the Rasa server loads this module at start-up (the credentials bot/servers.py writes)
 
 logger = logging.getLogger(__name__)
 
+# Which Rasa replica answered (`xiaoer run --replicas`), for whoever traces a message.
+REPLICA_HEADER = {"X-Xiaoer-Replica": os.environ["XIAOER_REPLICA"]} if os.environ.get("XIAOER_REPLICA") else {}
+WARM_UP_TEXT = "在吗 这款M码包邮吗 今天能发货吗"
 MAX_TEXT_CHARS = 2000
 MAX_BODY_BYTES = 64 * 1024
 MAX_ID_CHARS = 64  # the messages.message_id column
@@ -159,39 +162,20 @@ class Stored:
     with_agent: bool  # a person answers this buyer now, not the bot
 
 
-# One buyer's events are stored one at a time (in this process), so two first messages
-# arriving together find one conversation, not two. A fixed set of locks, one buyer always on
-# the same one: the table never grows with the number of buyers.
-_STORE_LOCKS = [threading.Lock() for _ in range(256)]
-
-
-def _store_lock(buyer_id: str) -> threading.Lock:
-    return _STORE_LOCKS[zlib.crc32(buyer_id.encode()) % len(_STORE_LOCKS)]
-
-
 def _store_inbound(event: Dict[str, Any]) -> Stored:
-    """Store the buyer message (once), and decide who answers it."""
-    with _store_lock(event["buyer_id"]), session_scope() as session:
+    """Store the buyer message (once), and decide who answers it. Runs under the buyer's
+    lock, so two first messages arriving together find one conversation, not two."""
+    with session_scope() as session:
         conv = conversations.conversation_for(session, event["shop_id"], event["buyer_id"], event.get("buyer_nick"))
-        last_answered = conversations.last_answered_seq(session, conv)
-        existing = conversations.find_message(session, conv.id, event["message_id"])
-        if existing is not None:
-            if existing.answered_at is not None:
-                earlier = conversations.replies_to(session, conv.id, event["message_id"])
-                return Stored(Inbound.ANSWERED, [_as_reply(m) for m in earlier], last_answered, conv.id, False)
-            state = Inbound.UNANSWERED
-        else:
-            conversations.record(
-                session,
-                conv,
-                Direction.IN,
-                Sender.BUYER,
-                event["stored_text"],
-                message_id=event["message_id"],
-                kind=event["type"],
-                seq=event.get("seq"),
-            )
+        last_answered = conversations.last_answered_seq(session, conv) if "seq" in event else 0
+        message_id, text, kind, seq = event["message_id"], event["stored_text"], event["type"], event.get("seq")
+        if conversations.record_inbound(session, conv, message_id, text, kind, seq):
             state = Inbound.NEW
+        elif conversations.find_message(session, conv.id, message_id).answered_at is not None:
+            earlier = [_as_reply(m) for m in conversations.replies_to(session, conv.id, message_id)]
+            return Stored(Inbound.ANSWERED, earlier, last_answered, conv.id, False)
+        else:
+            state = Inbound.UNANSWERED
         agents.route_inbound(session, conv, clock.now())
         with_agent = conv.handled_by == Handler.AGENT
         if with_agent:
@@ -199,21 +183,37 @@ def _store_inbound(event: Dict[str, Any]) -> Stored:
         return Stored(state, [], last_answered, conv.id, with_agent)
 
 
+def _order_state(conversation_id: int, seq: int) -> Tuple[int, bool]:
+    with session_scope() as session:
+        return conversations.order_state(session, conversation_id, seq)
+
+
+def _answered_meanwhile(conversation_id: int, message_id: str) -> Optional[List[Dict[str, str]]]:
+    """The replies, if the same message was answered while this request waited its turn (the
+    console retried it, perhaps to another replica); else None."""
+    with session_scope() as session:
+        msg = conversations.find_message(session, conversation_id, message_id)
+        if msg is None or msg.answered_at is None:
+            return None
+        return [_as_reply(m) for m in conversations.replies_to(session, conversation_id, message_id)]
+
+
 def _as_reply(message) -> Dict[str, str]:
     return {"id": f"r{message.id}", "text": message.text}
 
 
-def _store_replies(event: Dict[str, Any], texts: List[str]) -> Tuple[List[Dict[str, str]], Optional[int]]:
-    """Store the bot's replies; returns them, and the conversation id if this very turn
-    handed the buyer to an agent (the agent's workbench is told at once)."""
+def _store_replies(
+    conversation_id: int, message_id: str, texts: List[str], trackers: List[tracker_store.TrackerWrite]
+) -> Tuple[List[Dict[str, str]], Optional[int]]:
+    """Store the bot's replies, mark the message answered and write Rasa's tracker, in one
+    transaction; returns the replies, and the conversation id if this very turn handed the
+    buyer to an agent (the agent's workbench is told at once)."""
     with session_scope() as session:
-        conv = conversations.conversation_for(session, event["shop_id"], event["buyer_id"])
-        stored = [
-            conversations.record(session, conv, Direction.OUT, Sender.BOT, text, reply_to=event["message_id"])
-            for text in texts
-        ]
-        conversations.mark_answered(session, conv.id, event["message_id"])
-        return [_as_reply(m) for m in stored], conv.id if conv.handled_by == Handler.AGENT else None
+        for change in trackers:
+            tracker_store.write(session.connection(), change)
+        stored = conversations.record_replies(session, conversation_id, message_id, texts)
+        with_agent = conversations.handler_of(session, conversation_id) == Handler.AGENT
+        return [{"id": f"r{id_}", "text": text} for id_, text in stored], conversation_id if with_agent else None
 
 
 def _reply(
@@ -225,7 +225,8 @@ def _reply(
             "duplicate": duplicate,
             "replies": replies,
             "handled_by": (Handler.AGENT if with_agent else Handler.BOT).value,
-        }
+        },
+        headers=REPLICA_HEADER,
     )
 
 
@@ -251,10 +252,8 @@ async def notify_workbench(conversation_id: int, message_id: str) -> None:
 
 class ConsoleInput(InputChannel):
     def __init__(self) -> None:
-        # Events being answered right now, by message_id: a retry that arrives meanwhile
-        # waits for the same answer instead of starting a second one.
-        self._in_flight: Dict[str, "asyncio.Future[List[Dict[str, str]]]"] = {}
-        self._sequencer = BuyerSequencer()
+        self._locks: Optional[BuyerLocks] = None  # made on the server's event loop
+        self._warm = False
 
     @classmethod
     def name(cls) -> str:
@@ -263,9 +262,19 @@ class ConsoleInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("console_webhook", __name__)
 
+        @webhook.listener("after_server_start")
+        async def warm_up(app: Any, _loop: Any) -> None:
+            """Read a message before the first buyer's: the first parse loads dictionaries
+            and modules (about two seconds) that would otherwise stall the first buyers."""
+            agent = getattr(app.ctx, "agent", None)
+            if agent is not None and agent.is_ready():
+                await agent.parse_message(WARM_UP_TEXT)
+            self._warm = True
+
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+            """Ready once warm: the load balancer and `xiaoer run` wait for this."""
+            return response.json({"status": "ok" if self._warm else "warming up"}, status=200 if self._warm else 503)
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
@@ -280,40 +289,54 @@ class ConsoleInput(InputChannel):
             except BadEvent as exc:
                 logger.info("rejected console event: %s", exc.reason)
                 return response.json({"error": exc.reason}, status=exc.status)
-
-            message_id = event["message_id"]
-            if message_id in self._in_flight:
-                return _reply(event, await asyncio.shield(self._in_flight[message_id]), duplicate=True)
-            answer: "asyncio.Future[List[Dict[str, str]]]" = asyncio.get_running_loop().create_future()
-            self._in_flight[message_id] = answer  # registered before any await: no double answers
             try:
-                stored = await asyncio.to_thread(_store_inbound, event)
-                if stored.state == Inbound.ANSWERED:
-                    answer.set_result(stored.earlier_replies)
-                    return _reply(event, stored.earlier_replies, duplicate=True)
-                if stored.with_agent:
-                    asyncio.create_task(notify_workbench(stored.conversation_id, message_id))
-                    answer.set_result([])
-                    return _reply(event, [], duplicate=stored.state != Inbound.NEW, with_agent=True)
-                async with self._sequencer.turn(event["buyer_id"], event.get("seq"), stored.last_answered):
-                    texts = await self._answer(event, on_new_message)
-                    replies, handed_to_agent = await asyncio.to_thread(_store_replies, event, texts)
-                if handed_to_agent is not None:
-                    asyncio.create_task(notify_workbench(handed_to_agent, message_id))
-                answer.set_result(replies)
-                return _reply(event, replies, duplicate=stored.state != Inbound.NEW)
-            except BaseException as exc:
-                if not answer.done():
-                    answer.set_exception(exc)
-                    answer.exception()  # retrieved here, so an unawaited failure is not reported twice
-                raise
-            finally:
-                self._in_flight.pop(message_id, None)
+                return await self._handle(event, on_new_message)
+            except LockTimeout as exc:
+                logger.warning("%s", exc)  # the message is stored; the console's retry answers it
+                return response.json({"error": "busy: retry this message"}, status=503)
 
         return webhook
 
-    async def _answer(
+    async def _handle(
         self, event: Dict[str, Any], on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> HTTPResponse:
+        """Store, answer in the buyer's turn, store the replies. A retry of a message (same
+        message_id), to this replica or another, gets the replies already given."""
+        if self._locks is None:
+            self._locks = buyer_locks(settings.redis_url())
+        buyer, seq = event["buyer_id"], event.get("seq")
+        async with self._locks.hold(buyer):
+            stored = await asyncio.to_thread(_store_inbound, event)
+            if stored.state == Inbound.ANSWERED:
+                return _reply(event, stored.earlier_replies, duplicate=True)
+            if stored.with_agent:
+                asyncio.create_task(notify_workbench(stored.conversation_id, event["message_id"]))
+                return _reply(event, [], duplicate=stored.state != Inbound.NEW, with_agent=True)
+            if seq is None or stored.last_answered >= seq - 1:
+                return await self._answer_and_store(event, stored, on_new_message)
+        # A numbered message whose predecessor is not answered yet waits outside the lock, so
+        # the predecessor can be stored and answered meanwhile — by any replica.
+        await wait_for_predecessor(lambda: asyncio.to_thread(_order_state, stored.conversation_id, seq), seq)
+        async with self._locks.hold(buyer):
+            earlier = await asyncio.to_thread(_answered_meanwhile, stored.conversation_id, event["message_id"])
+            if earlier is not None:
+                return _reply(event, earlier, duplicate=True)
+            return await self._answer_and_store(event, stored, on_new_message)
+
+    async def _answer_and_store(
+        self, event: Dict[str, Any], stored: Stored, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> HTTPResponse:
+        with tracker_store.writes_deferred() as trackers:
+            texts = await self._answer(event, stored.conversation_id, on_new_message)
+        replies, handed_to_agent = await asyncio.to_thread(
+            _store_replies, stored.conversation_id, event["message_id"], texts, list(trackers.values())
+        )
+        if handed_to_agent is not None:
+            asyncio.create_task(notify_workbench(handed_to_agent, event["message_id"]))
+        return _reply(event, replies, duplicate=stored.state != Inbound.NEW)
+
+    async def _answer(
+        self, event: Dict[str, Any], conversation_id: int, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> List[str]:
         collector = CollectingOutputChannel()
         await on_new_message(
@@ -323,7 +346,12 @@ class ConsoleInput(InputChannel):
                 sender_id=event["buyer_id"],
                 input_channel=self.name(),
                 message_id=event["message_id"],
-                metadata={"shop_id": event["shop_id"], "buyer_nick": event.get("buyer_nick")},
+                # the actions label the stored message by conversation and message id
+                metadata={
+                    "shop_id": event["shop_id"],
+                    "buyer_nick": event.get("buyer_nick"),
+                    "conversation_id": conversation_id,
+                },
             )
         )
         return [m["text"] for m in collector.messages if m.get("text")]

@@ -4,7 +4,8 @@
 # lock file and rasa/rasa-sdk themselves installed with --no-deps (README, "Dependencies").
 # Re-running is cheap: nothing is reinstalled unless requirements/lock.txt changed.
 #   scripts/setup.sh          the bot
-#   scripts/setup.sh --test   also headless Chromium for the browser tests (needs root/apt)
+#   scripts/setup.sh --scale  also PostgreSQL, Redis and nginx for `xiaoer run --replicas` (apt)
+#   scripts/setup.sh --test   all of it, and headless Chromium for the browser tests (apt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,12 +33,24 @@ if [ ! -f .venv/.xiaoer-project ] || [ pyproject.toml -nt .venv/.xiaoer-project 
   touch .venv/.xiaoer-project
 fi
 
-if [ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null 2>&1; then
-  echo "==> installing Chromium for the browser tests"
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  fi
-fi
+# Debian's packages, installed only when their command is missing: "package:command".
+apt_install() {
+  local missing=()
+  for pair in "$@"; do
+    command -v "${pair#*:}" >/dev/null 2>&1 || [ -x "/usr/sbin/${pair#*:}" ] || missing+=("${pair%%:*}")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "==> installing ${missing[*]} (Debian's packages)"
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+# PostgreSQL's server binaries live outside PATH (/usr/lib/postgresql/<version>/bin).
+postgres_check() { ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && echo true || echo postgres-server-missing; }
+scale_packages=("postgresql:$(postgres_check)" "redis-server:redis-server" "nginx-light:nginx")
+case "${1:-}" in
+  --scale) apt_install "${scale_packages[@]}" ;;
+  --test) apt_install "${scale_packages[@]}" "chromium:chromium" ;;
+esac
 echo "==> setup done"

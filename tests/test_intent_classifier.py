@@ -59,3 +59,22 @@ def test_saved_model_loads_with_the_same_answers(tmp_path):
     words = [list(m) for m in messages]
     assert again.classes == model.classes
     assert np.allclose(again.predict_proba(messages, words), model.predict_proba(messages, words))
+
+
+def test_the_fast_features_are_sklearns_numbers():
+    """FastTfidf stands in for the vectorizers' transform when reading: the same matrix, for
+    messages with seen and unseen n-grams, several at once or one, and an empty one."""
+    from scipy.sparse import hstack
+
+    from bot.nlu.evaluation import load_holdout
+
+    texts = [e.text for e in load_holdout()][:300]
+    words = [list(t) for t in texts]
+    model = NgramSvm().fit(texts, words, [e.intent for e in load_holdout()][:300])
+    messages = texts[:50] + ["包郵嗎 亲 XL有吗？", "🙂", "", "abc def"]
+    message_words = [list(m) for m in messages]
+    views = model._views(messages, message_words)
+    vectorizers = (model.chars, model.words, model.sounds)
+    expected = hstack([v.transform(docs) for v, docs in zip(vectorizers, views)]).toarray()
+    assert np.allclose(model._matrix(messages, message_words).toarray(), expected)
+    assert np.allclose(model._matrix(messages[:1], message_words[:1]).toarray(), expected[:1])

@@ -6,15 +6,15 @@ chat can be replayed, audited and used as training material — whatever crashes
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot import clock
-from bot.store.models import Buyer, Conversation, Direction, Message, Sender, Shop, ShopMode
+from bot.store.models import Buyer, Conversation, Direction, Handler, Message, Sender, Shop, ShopMode
 
 
 def conversation_for(session: Session, shop_id: str, buyer_id: str, nick: Optional[str] = None) -> Conversation:
@@ -82,6 +82,67 @@ def record(
     return msg
 
 
+# The console channel's two writes per buyer message, in SQL statements rather than through the
+# ORM's unit of work: they run for every message, and the ORM's bookkeeping was a third of the
+# Rasa server's CPU under load (benchmarks/cost_breakdown.py).
+
+
+def record_inbound(
+    session: Session, conv: Conversation, message_id: str, text: str, kind: str, seq: Optional[int]
+) -> bool:
+    """Store a buyer message once; False if this message id was stored before (a retry)."""
+    now = clock.now()
+    values = dict(
+        conversation_id=conv.id,
+        message_id=message_id,
+        direction=Direction.IN,
+        sender=Sender.BUYER,
+        kind=kind,
+        text=text,
+        seq=seq,
+        created_at=now,
+    )
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    inserted = session.execute(
+        insert(Message.__table__)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["conversation_id", "message_id"])
+    ).rowcount
+    if inserted:
+        session.execute(update(Conversation.__table__).where(Conversation.id == conv.id).values(last_message_at=now))
+    return bool(inserted)
+
+
+def record_replies(session: Session, conversation_id: int, message_id: str, texts: List[str]) -> List[Tuple[int, str]]:
+    """Store the bot's replies to a buyer message and mark it answered; returns (id, text) pairs."""
+    now = clock.now()
+    table = Message.__table__
+    stored = []
+    for text in texts:
+        result = session.execute(
+            table.insert().values(
+                conversation_id=conversation_id,
+                direction=Direction.OUT,
+                sender=Sender.BOT,
+                kind="text",
+                text=text,
+                reply_to=message_id,
+                created_at=now,
+            )
+        )
+        stored.append((result.inserted_primary_key[0], text))
+    mark_answered(session, conversation_id, message_id)
+    conversation = Conversation.__table__
+    session.execute(update(conversation).where(conversation.c.id == conversation_id).values(last_message_at=now))
+    return stored
+
+
+def handler_of(session: Session, conversation_id: int) -> Handler:
+    return Handler(
+        session.execute(select(Conversation.handled_by).where(Conversation.id == conversation_id)).scalar_one()
+    )
+
+
 def replies_to(session: Session, conversation_id: int, message_id: str) -> List[Message]:
     """The bot's replies already sent for a buyer message (for retried deliveries)."""
     return list(
@@ -94,9 +155,11 @@ def replies_to(session: Session, conversation_id: int, message_id: str) -> List[
 
 
 def mark_answered(session: Session, conversation_id: int, message_id: str) -> None:
-    msg = find_message(session, conversation_id, message_id)
-    if msg is not None:
-        msg.answered_at = clock.now()
+    session.execute(
+        update(Message)
+        .where(Message.conversation_id == conversation_id, Message.message_id == message_id)
+        .values(answered_at=clock.now())
+    )
 
 
 def last_answered_seq(session: Session, conv: Conversation) -> int:
@@ -107,10 +170,33 @@ def last_answered_seq(session: Session, conv: Conversation) -> int:
     return value or 0
 
 
+def order_state(session: Session, conversation_id: int, seq: int) -> Tuple[int, bool]:
+    """For a buyer message numbered `seq`: the highest number answered so far, and whether a
+    message numbered below it is stored but not yet answered (connectors/buyer_turns.py)."""
+    answered = select(func.max(Message.seq)).where(
+        Message.conversation_id == conversation_id, Message.answered_at.isnot(None)
+    )
+    pending = select(Message.id).where(
+        Message.conversation_id == conversation_id,
+        Message.answered_at.is_(None),
+        Message.seq < seq,
+        Message.direction == Direction.IN,
+    )
+    last, waiting = session.execute(select(answered.scalar_subquery(), pending.exists())).one()
+    return last or 0, bool(waiting)
+
+
 def label(session: Session, conversation_id: int, message_id: str, intent: str, confidence: Optional[float]) -> None:
-    msg = find_message(session, conversation_id, message_id)
-    if msg is not None and msg.direction == Direction.IN:
-        msg.intent, msg.confidence = intent, confidence
+    """Note the NLU's reading on a stored buyer message (one statement: it runs per message)."""
+    session.execute(
+        update(Message)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.message_id == message_id,
+            Message.direction == Direction.IN,
+        )
+        .values(intent=intent, confidence=confidence)
+    )
 
 
 def shop_mode(session: Session, shop_id: str) -> ShopMode:

@@ -73,3 +73,10 @@ def revision(message: str, url: Optional[str] = None) -> None:
     """A new migration from the difference between the models and the database."""
     with engine(url).begin() as connection:
         command.revision(_config(connection), message=message, autogenerate=True)
+
+
+def shop_objects(obj, name, type_, reflected, compare_to) -> bool:
+    """Only the shop's tables and their indexes: Rasa's tracker tables share the database
+    (connectors/tracker_store.py) and are Rasa's to shape."""
+    table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
+    return table is None or table in Base.metadata.tables

@@ -2,18 +2,13 @@
 
 from alembic import context
 
+from bot.store.migrate import shop_objects
 from bot.store.models import Base
-
-
-def _ours(obj, name, type_, reflected, compare_to) -> bool:
-    """Only the shop's tables: Rasa's tracker store shares the SQLite file (endpoints.yml)."""
-    return type_ != "table" or name in Base.metadata.tables
-
 
 context.configure(
     connection=context.config.attributes["connection"],
     target_metadata=Base.metadata,
-    include_object=_ours,
+    include_object=shop_objects,
     render_as_batch=True,  # SQLite alters a table by copying it
 )
 with context.begin_transaction():
