@@ -40,13 +40,14 @@ RASA_PHASES: Sequence[Tuple[str, Sequence[str]]] = (
     ("channel: store the message", ("_store_inbound",)),
     ("channel: store replies (+ tracker)", ("_store_replies",)),
     ("buyer lock and order", ("hold", "wait_for_predecessor", "turn", "LockStore.lock", "LockStore.issue_ticket")),
-    ("tracker: load", ("retrieve", "get_or_create_tracker")),
+    ("tracker: load", ("retrieve", "get_or_create_tracker", "_read_window")),
     ("tracker: save", ("save_tracker", "tracker_store.py:save", "TrackerStore.save")),
     ("NLU", ("parse_message",)),
     ("policies", ("_predict_next_with_tracker", "predict_next_with_tracker_if_should")),
     ("action call (payload, HTTP, check)", ("RemoteAction.run",)),
     ("rest of Rasa's turn", ("MessageProcessor.handle_message",)),
     ("HTTP server (Sanic)", ("handle_request", "http1", "connection_task")),
+    ("event loop and worker threads", ("serve", "Thread.run")),
 )
 ACTION_PHASES: Sequence[Tuple[str, Sequence[str]]] = (
     ("action: database queries", ("Session.execute", "Session.get", "Session.flush", "Session.commit", "Query.")),

@@ -458,8 +458,9 @@ def report(setups: List[Setup], levels: List[int], rates: List[float], args: arg
             lines.append(f"| {rate:.0f} msg/s | " + " | ".join(cells) + " |")
     lines += ["", "Database after each console run (every message stored, answered, read once):", ""]
     for s in setups[1:]:
-        for key, r in [*s.closed.items(), *s.opened.items()]:
-            lines.append(f"- {s.name}, {key:g}{' chats' if key in s.closed else ' msg/s'}: {r.check}")
+        runs = [(f"{c} chats", r) for c, r in s.closed.items()] + [(f"{q:g} msg/s", r) for q, r in s.opened.items()]
+        for load, r in runs:
+            lines.append(f"- {s.name}, {load}: {r.check}")
     text = "\n".join(lines) + "\n"
     print("\n" + text)
     out = ROOT / "reports"

@@ -213,18 +213,23 @@ def nginx_config(folder: Path, listen: Tuple[str, int], upstreams: Sequence[int]
     another replica when its replica fails mid-request: the console channel answers a
     message once whatever reaches it twice (message_id), so the retry is safe there — and
     only there, not on Rasa's other routes."""
-    servers = "\n".join(f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=3s;" for port in upstreams)
+    # A replica is set aside for 2 s after 3 failed connections: a dead one costs a refused
+    # connection, not a wait; a busy one is not taken for dead after one slow accept.
+    servers = "\n".join(f"    server 127.0.0.1:{port} max_fails=3 fail_timeout=2s;" for port in upstreams)
     proxy = (
         'proxy_pass http://rasa; proxy_http_version 1.1; proxy_set_header Connection "";\n'
         "      proxy_set_header Host $host; proxy_set_header X-Forwarded-For $remote_addr;\n"
-        "      proxy_read_timeout 120s; proxy_connect_timeout 2s;"
+        "      proxy_read_timeout 120s; proxy_connect_timeout 5s;"
     )
     host, port = listen
     return f"""# Written by bot/scale.py for `xiaoer run --replicas`.
 worker_processes 1;
+# Each buyer message in flight holds two connections (buyer side, replica side): at a
+# midnight backlog of thousands that is far past nginx's default 1024.
+worker_rlimit_nofile 65536;
 pid {folder}/nginx.pid;
 error_log {folder}/error.log warn;
-events {{ worker_connections 4096; }}
+events {{ worker_connections 32768; }}
 http {{
   access_log off;
   client_body_temp_path {folder}/body; proxy_temp_path {folder}/proxy;

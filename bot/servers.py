@@ -185,8 +185,9 @@ class Servers:
 
     def _rasa_command(self, host: str, port: int) -> List[str]:
         credentials = write_credentials(self.log_dir.parent / "credentials.yml", bool(self.rest_channel))
+        # "--auth-token=…" in one word: a random token may start with "-".
         return [
-            rasa_bin(), "run", "--enable-api", "--auth-token", self.rasa_token, "-i", host, "--port", str(port),
+            rasa_bin(), "run", "--enable-api", f"--auth-token={self.rasa_token}", "-i", host, "--port", str(port),
             "--model", str(self.model), "--endpoints", str(settings.ROOT / "endpoints.yml"),
             "--credentials", str(credentials),
         ]  # fmt: skip
@@ -214,7 +215,8 @@ class Servers:
     def _env_for(self, name: str) -> Dict[str, str]:
         env = self.env
         if name.startswith("rasa"):
-            env = {**env, "SANIC_REQUEST_MAX_SIZE": str(RASA_MAX_BODY_BYTES)}
+            # A deep accept queue: at a peak, connections wait their turn rather than time out.
+            env = {**env, "SANIC_REQUEST_MAX_SIZE": str(RASA_MAX_BODY_BYTES), "SANIC_BACKLOG": "1024"}
         if self.replicated and name.startswith("rasa-"):
             actions_port = self.replica_ports[int(name.split("-")[1]) - 1][1]
             env = {**env, "XIAOER_ACTIONS_URL": f"http://127.0.0.1:{actions_port}", "XIAOER_REPLICA": name}
