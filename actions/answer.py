@@ -8,7 +8,6 @@ from sqlalchemy import select
 from actions.common import ShopAction
 from actions.context import Context
 from bot.shop.knowledge import record_gap, uncovered_topic
-from bot.shop.peak import peak_scripts
 from bot.shop.phrases import PEAK_CATEGORY, library
 from bot.shop.replies import Reply
 from bot.store.models import Order, OrderStatus
@@ -28,7 +27,7 @@ class ActionAnswer(ShopAction):
             record_gap(ctx.session, ctx.shop_id, ctx.buyer_id, topic, ctx.text, ctx.now, ctx.message_id, intent)
             return [Reply("dialogue.not_sure", {"topic": topic})]
         phrases = library().for_intent(intent) or library().for_intent("out_of_scope")
-        if peak_scripts(ctx.now, ctx.cfg, ctx.mode):
+        if ctx.in_peak:
             phrases = sorted(phrases, key=lambda p: p.category != PEAK_CATEGORY)
         return [Reply(phrases[0].id)]
 

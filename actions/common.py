@@ -189,4 +189,4 @@ def welcome_first(ctx: Context, replies: List[Reply]) -> List[Reply]:
     if ctx.intent == "greet" or ctx.welcomed() or without_opening(ctx.text, [])[0] == ctx.text:
         return replies
     ctx.set_slot("welcomed", True)
-    return welcome_reply(ctx.session, ctx.cfg, ctx.buyer_id, ctx.now, ctx.mode) + replies
+    return welcome_reply(ctx.session, ctx.buyer_id, ctx.in_peak) + replies

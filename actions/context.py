@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.nlu.intents import INTENT_AREAS
+from bot.service import peak_watch
 from bot.service.handoff import handoff_replies
 from bot.shop.catalogue import find_product
 from bot.shop.config import ShopConfig
@@ -83,6 +84,11 @@ class Context:
     @property
     def mode(self) -> ShopMode:
         return conversations.shop_mode(self.session, self.shop_id)
+
+    @property
+    def in_peak(self) -> bool:
+        """The rush dates, the supervisor's 高峰模式, or the load (bot/service/peak_watch.py)."""
+        return peak_watch.state(self.session, self.cfg, self.shop_id, self.now).on
 
     @property
     def recent_intents(self) -> List[Optional[str]]:

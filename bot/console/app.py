@@ -1,11 +1,11 @@
 """aiohttp app factory for the console: the store chat page, the workbench and queue, the
-trainer page, each adding its own routes and state."""
+trainer page, the supervisor's Double 11 pages and scheduler, each adding its own routes and state."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from bot.console import auth, rasa_client, store_page, trainer, workbench
+from bot.console import auth, operations, rasa_client, store_page, trainer, workbench
 from bot.console.auth import STATIC
 
 
@@ -20,5 +20,6 @@ def create_app() -> web.Application:
     store_page.add_routes(app)
     workbench.add_routes(app)
     trainer.add_routes(app)
+    operations.add_routes(app)
     app.router.add_static("/static", STATIC)
     return app

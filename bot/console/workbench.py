@@ -32,7 +32,7 @@ from bot.console.auth import (
     require_agent,
     set_cookie,
 )
-from bot.service import accounts, agents, delivery
+from bot.service import accounts, agents, delivery, peak_watch
 from bot.service.suggestions import order_slots, suggest
 from bot.shop.config import shop
 from bot.shop.orders import describe
@@ -310,10 +310,16 @@ def state(agent_id: int) -> Dict[str, Any]:
                 "role": agent.role,
             },
             "mode": conversations.shop_mode(session, agent.shop_id),
+            "peak": _peak(session, agent.shop_id),
             "mine": [row(c) for c in mine],
             "with_bot": [row(c) for c in with_bot],
             "queue": len(waiting),
         }
+
+
+def _peak(session, shop_id: str) -> Dict[str, Any]:
+    peak = peak_watch.state(session, shop(), shop_id, clock.now())
+    return {"on": peak.on, "why": peak.why}
 
 
 def _own_conversation(session, agent: Agent, conversation_id: Any, take: bool = False) -> Conversation:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.nlu.intents import FALLBACK
 from bot.shop.config import ShopConfig
-from bot.shop.peak import in_rush
+from bot.shop.peak import peak_state
 from bot.shop.phrases import library
 from bot.store import conversations
 from bot.store.models import (
@@ -31,6 +31,7 @@ from bot.store.models import (
     Message,
     Order,
     Sender,
+    Shop,
     ShopMode,
     Skill,
 )
@@ -97,7 +98,7 @@ def queue(session: Session, shop_id: str, cfg: ShopConfig, now: datetime) -> Lis
         .scalars()
         .all()
     )
-    if in_rush(now, cfg):
+    if peak_state(session.get(Shop, shop_id), cfg, now).on:  # pre-sale first in the peak (handbook §6)
         waiting = sorted(waiting, key=lambda c: c.skill != Skill.PRESALE)  # stable: oldest first within each
     return list(waiting)
 

@@ -10,7 +10,7 @@ import re
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, root_validator, validator
@@ -107,10 +107,48 @@ class Handoff(BaseModel):
     fallback_streak: int = 2
 
 
+class AutoPeak(BaseModel):
+    """Peak by load, besides the dates (bot/service/peak_watch.py): on when the queue is longer
+    than the online agents' free places or the oldest waiting buyer waits longer than
+    on_oldest_wait_seconds; off again only after off_hold_seconds with the queue within the
+    free places and nobody waiting longer than off_oldest_wait_seconds (no flapping)."""
+
+    on_oldest_wait_seconds: int = 120
+    off_oldest_wait_seconds: int = 30
+    off_hold_seconds: int = 300
+    check_seconds: int = 15
+
+
+# The night's inquiries by hour, from the rise on the 10th at 18:00 through the top from 20:00
+# into the small hours (handbook §6); shares of the night, normalised by the staffing plan.
+DEFAULT_HOURLY_CURVE = [
+    ("18:00", 0.05), ("19:00", 0.08), ("20:00", 0.14), ("21:00", 0.15), ("22:00", 0.15),
+    ("23:00", 0.15), ("00:00", 0.16), ("01:00", 0.08), ("02:00", 0.04),
+]  # fmt: skip
+
+
 class Peak(BaseModel):
     rush_start: str
     rush_end: str
     ship_within_days: int = 3
+    hourly_curve: List[Tuple[str, float]] = DEFAULT_HOURLY_CURVE
+    auto: AutoPeak = Field(default_factory=AutoPeak)
+    # While agents are saturated (peak on), these are answered by the bot even in assist mode.
+    bot_safe_intents: List[str] = [
+        "ask_ship_time", "ask_arrival_time", "ask_express", "track_package", "ask_shipping_fee",
+        "ask_size", "ask_stock", "ask_invoice", "ask_promotion", "ask_gift", "ask_payment",
+    ]  # fmt: skip
+
+
+class Reminders(BaseModel):
+    """催付 and late-shipping notices (handbook §3; bot/shop/outreach.py)."""
+
+    unpaid_hours: int = 3  # an order is reminded once it has waited this long unpaid
+    times: List[str] = ["10:00", "16:00"]  # at most these, once each a day
+    grace_minutes: int = 30  # a reminder time missed (server down) is made up within this
+    # A buyer who said one of these after ordering is not reminded (不要了).
+    declined_words: List[str] = ["不要了", "不买了", "不想要了", "取消订单", "不要这单", "先不买"]
+    delay_watch_hours: int = 48  # unshipped orders this close to the shipping limit are on the watch list
 
 
 class ShopConfig(BaseModel):
@@ -128,6 +166,7 @@ class ShopConfig(BaseModel):
     coupons: List[Coupon] = []
     compensation: Compensation
     returns: Returns = Field(default_factory=Returns)
+    reminders: Reminders = Field(default_factory=Reminders)
     bulk_order_min_quantity: int = 20
     handoff: Handoff = Field(default_factory=Handoff)
     peak: Peak

@@ -113,17 +113,21 @@ def latest_paid(session: Session, buyer_id: str) -> Optional[Order]:
     ).scalar_one_or_none()
 
 
+def items_text(order: Order) -> str:
+    """The order's items as a buyer reads them: 纯棉T恤（白色 L）×1、…"""
+    return "、".join(f"{i.product.title}（{i.color} {i.size}）×{i.quantity}" for i in order.items)
+
+
 def confirmation_reply(order: Optional[Order], courier_name: str) -> List[Reply]:
     """After payment (handbook step 4): read the order back so a wrong size or address is
     caught before it ships. The street address stays masked: the buyer knows it."""
     if order is None or order.status is not S.PAID:
         return [Reply("payment.help")]
-    items = "、".join(f"{i.product.title}（{i.color} {i.size}）×{i.quantity}" for i in order.items)
     return [
         Reply(
             "payment.order_confirm",
             {
-                "items": items,
+                "items": items_text(order),
                 "receiver": order.receiver_name[0] + "**",
                 "city": f"{order.province}{order.city}",
                 "courier": courier_name,

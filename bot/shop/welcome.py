@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import List
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.shop.config import ShopConfig
-from bot.shop.peak import peak_scripts
 from bot.shop.replies import Reply
-from bot.store.models import Buyer, Order, ShopMode
+from bot.store.models import Buyer, Order
 
 
-def welcome_reply(
-    session: Session, cfg: ShopConfig, buyer_id: str, when: datetime, mode: ShopMode = ShopMode.AUTO
-) -> List[Reply]:
-    if peak_scripts(when, cfg, mode):
+def welcome_reply(session: Session, buyer_id: str, in_peak: bool = False) -> List[Reply]:
+    """The welcome: the short peak script in the peak (bot/service/peak_watch.py), else by
+    whether the buyer has ordered before."""
+    if in_peak:
         return [Reply("welcome.peak")]
     buyer = session.get(Buyer, buyer_id)
     orders = session.execute(select(func.count(Order.id)).where(Order.buyer_id == buyer_id)).scalar_one()

@@ -176,6 +176,40 @@ class Shop(Base):
     id = Column(String(32), primary_key=True)
     name = Column(String(64), nullable=False)
     mode = Column(_by_value(ShopMode, 8), nullable=False, default=ShopMode.AUTO)
+    # Since when the load has the shop in its peak (bot/service/peak_watch.py); None: calm.
+    peak_by_load_since = Column(DateTime)
+
+
+class PeakSwitch(Base):
+    """Each time the peak switched on or off by load, and why (shown on the peak board)."""
+
+    __tablename__ = "peak_switches"
+    id = Column(Integer, primary_key=True)
+    shop_id = Column(String(32), ForeignKey("shops.id"), nullable=False, index=True)
+    at = Column(DateTime, nullable=False)
+    on = Column(Boolean, nullable=False)
+    reason = Column(String(128), nullable=False)  # in Chinese, for the board
+
+
+class OutreachKind(enum.StrEnum):
+    PAYMENT_REMINDER = "payment_reminder"  # 催付
+    DELAY_NOTICE = "delay_notice"  # the order will ship late: told before the buyer asks
+
+
+class Outreach(Base):
+    """A message the shop sent first (催付, a delay notice). The row is written in the same
+    transaction as the message, and (order, kind, slot) is unique: a reminder is never sent
+    twice, whatever restarts."""
+
+    __tablename__ = "outreach"
+    __table_args__ = (UniqueConstraint("order_id", "kind", "slot", name="uq_outreach_order_kind_slot"),)
+    id = Column(Integer, primary_key=True)
+    shop_id = Column(String(32), ForeignKey("shops.id"), nullable=False, index=True)
+    order_id = Column(String(24), ForeignKey("orders.id"), nullable=False, index=True)
+    kind = Column(_by_value(OutreachKind, 24), nullable=False)
+    slot = Column(String(16), nullable=False)  # "2026-11-10 10:00" for a reminder, "once" for a notice
+    message_id = Column(Integer, ForeignKey("messages.id"), nullable=False)
+    sent_at = Column(DateTime, nullable=False)
 
 
 class Product(Base):

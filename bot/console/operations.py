@@ -1,0 +1,228 @@
+"""Double 11 operations in the console app: the scheduler that runs the night, and the
+supervisor's pages — the peak board, the staffing plan, the rehearsal's report.
+
+The scheduler is a background task of this (single) console process: every
+`peak.auto.check_seconds` it looks at the load (the peak switches itself:
+bot/service/peak_watch.py), and sends what is due — payment reminders at the shop's times,
+delay notices for the watch list (bot/service/outreach.py). Everything it sends is in the
+database before anything is pushed, and unique per order and time, so a restart repeats
+nothing. The shop clock (bot/clock.py) is the one the tests pin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any, AsyncIterator, Dict, List
+
+from aiohttp import web
+from sqlalchemy import func, select
+
+from bot import clock, settings
+from bot.console.auth import agent_page, json_error, read_json, require_agent
+from bot.console.workbench import HUB
+from bot.formatting import cn_time
+from bot.service import delivery, outreach, peak_watch
+from bot.shop import staffing
+from bot.shop.config import shop
+from bot.store.db import session_scope
+from bot.store.models import Agent, Conversation, Direction, Message, Outreach, OutreachKind, Role
+
+logger = logging.getLogger(__name__)
+REHEARSAL_REPORT = settings.ROOT / "reports" / "rehearsal.json"
+
+
+# --- the scheduler --------------------------------------------------------------------------------
+def tick(watch: peak_watch.PeakWatch, now: datetime) -> Dict[str, Any]:
+    """One round: the peak by load, then what is due to buyers. Each step its own transaction."""
+    cfg = shop()
+    with session_scope() as session:
+        switch = watch.check(session, cfg, cfg.shop_id, now)
+        switched = {"on": switch.on, "reason": switch.reason} if switch is not None else None
+    with session_scope() as session:
+        sent = outreach.send_payment_reminders(session, cfg, cfg.shop_id, now)
+    with session_scope() as session:
+        sent += outreach.send_delay_notices(session, cfg, cfg.shop_id, now)
+    if switched:
+        logger.info("peak %s: %s", "on" if switched["on"] else "off", switched["reason"])
+    return {"switched": switched, "sent": sent}
+
+
+async def scheduler(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: runs for the app's lifetime."""
+
+    async def loop() -> None:
+        watch = peak_watch.PeakWatch()
+        while True:
+            try:
+                done = await asyncio.to_thread(tick, watch, clock.now())
+                for message_id in done["sent"]:
+                    asyncio.create_task(delivery.deliver(message_id))
+                if done["switched"]:
+                    await app[HUB].send_state_to_shop(shop().shop_id)
+            except Exception:  # the night goes on: log it and look again next round
+                logger.exception("scheduler round failed")
+            await asyncio.sleep(shop().peak.auto.check_seconds)
+
+    task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+
+
+# --- the peak board -------------------------------------------------------------------------------
+async def board(request: web.Request) -> web.Response:
+    agent_id = require_agent(request, Role.SUPERVISOR)
+    now = clock.now()
+    cfg = shop()
+    with session_scope() as session:
+        shop_id = session.get(Agent, agent_id).shop_id
+        load = peak_watch.measure(session, shop_id, now)
+        peak = peak_watch.state(session, cfg, shop_id, now)
+        since = now - timedelta(minutes=30)
+        arrivals = session.execute(
+            select(Message.created_at)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(Conversation.shop_id == shop_id, Message.direction == Direction.IN, Message.created_at >= since)
+        ).scalars()
+        per_minute = Counter(int((at - since).total_seconds() // 60) for at in arrivals)
+        day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        total, handed = session.execute(
+            select(func.count(Conversation.id), func.count(Conversation.handoff_reason)).where(
+                Conversation.shop_id == shop_id, Conversation.started_at >= day_start
+            )
+        ).one()
+        reminders = session.execute(
+            select(func.count(Outreach.id)).where(
+                Outreach.shop_id == shop_id,
+                Outreach.kind == OutreachKind.PAYMENT_REMINDER,
+                Outreach.sent_at >= day_start,
+            )
+        ).scalar_one()
+        watch = [
+            {
+                "order_id": o.id,
+                "buyer": o.buyer.nick,
+                "paid_at": cn_time(o.paid_at),
+                "deadline": cn_time(o.paid_at + timedelta(hours=cfg.ship_limit_hours)),
+                "told": any(x.kind == OutreachKind.DELAY_NOTICE for x in _outreach_of(session, o.id)),
+            }
+            for o in outreach.watch_list(session, cfg, shop_id, now)
+        ]
+        switches = [
+            {"at": cn_time(s.at), "on": s.on, "reason": s.reason} for s in peak_watch.recent_switches(session, shop_id)
+        ]
+    return web.json_response(
+        {
+            "now": cn_time(now),
+            "peak": {"on": peak.on, "why": peak.why},
+            "per_minute": [per_minute.get(m, 0) for m in range(30)],
+            "queue": load.queue,
+            "oldest_wait_seconds": round(load.oldest_wait_seconds),
+            "free_places": load.free_places,
+            "agents_online": load.agents_online,
+            "agents_full": load.agents_full,
+            "conversations_today": total,
+            "bot_resolution": round((total - handed) / total, 3) if total else None,
+            "reminders_today": reminders,
+            "watch_list": watch,
+            "switches": switches,
+        }
+    )
+
+
+def _outreach_of(session, order_id: str) -> List[Outreach]:
+    return list(session.execute(select(Outreach).where(Outreach.order_id == order_id)).scalars())
+
+
+# --- the staffing plan ----------------------------------------------------------------------------
+def _rehearsed_resolution() -> float | None:
+    """The bot resolution rate the last rehearsal measured, if there is one."""
+    try:
+        return float(json.loads(REHEARSAL_REPORT.read_text(encoding="utf-8"))["bot_resolution"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+async def staffing_defaults(request: web.Request) -> web.Response:
+    require_agent(request, Role.SUPERVISOR)
+    return web.json_response({"bot_resolution": _rehearsed_resolution(), "curve": shop().peak.hourly_curve})
+
+
+async def staffing_plan(request: web.Request) -> web.Response:
+    require_agent(request, Role.SUPERVISOR)
+    body = await read_json(request)
+    names = {
+        "sales": "店铺销售额",
+        "service_share": "客服销售占比",
+        "avg_order": "客服客单价",
+        "conversion": "询单转化率",
+        "capacity": "单人每小时饱和接待量",
+    }
+    values: Dict[str, float] = {}
+    for key, label in {**names, "bot_resolution": "机器人解决率"}.items():
+        raw = body.get(key, 0 if key == "bot_resolution" else None)
+        if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+            raise json_error(web.HTTPBadRequest, f"请填写{label}")
+        try:
+            values[key] = float(raw)
+        except ValueError:
+            raise json_error(web.HTTPBadRequest, f"{label}须是数字") from None
+    try:
+        plan = staffing.plan(curve=shop().peak.hourly_curve, **values)
+    except staffing.StaffingError as err:
+        raise json_error(web.HTTPBadRequest, str(err)) from None
+    return web.json_response(
+        {
+            "agent_sales": round(plan.agent_sales, 2),
+            "buyers_served_by_staff": round(plan.buyers_served_by_staff, 2),
+            "total_receptions": round(plan.total_receptions, 2),
+            "receptions_for_people": round(plan.receptions_for_people, 2),
+            "agents_needed": plan.agents_needed,
+            "agents_with_bot": plan.agents_with_bot,
+            "agent_hours": plan.agent_hours,
+            "hours": [
+                {
+                    "start": h.start,
+                    "share": round(h.share, 4),
+                    "receptions": round(h.receptions, 1),
+                    "for_people": round(h.for_people, 1),
+                    "agents": h.agents,
+                    "agents_without_bot": h.agents_without_bot,
+                }
+                for h in plan.hours
+            ],
+        }
+    )
+
+
+# --- the rehearsal's report -----------------------------------------------------------------------
+async def rehearsal_report(request: web.Request) -> web.Response:
+    require_agent(request, Role.SUPERVISOR)
+    try:
+        report = json.loads(REHEARSAL_REPORT.read_text(encoding="utf-8"))
+    except OSError:
+        return web.json_response({"report": None})
+    return web.json_response({"report": report})
+
+
+async def rehearsal_chart(request: web.Request) -> web.StreamResponse:
+    require_agent(request, Role.SUPERVISOR)
+    chart = REHEARSAL_REPORT.with_suffix(".png")
+    if not chart.exists():
+        raise web.HTTPNotFound(text="还没有演练报告：运行 xiaoer rehearse", content_type="text/plain")
+    return web.FileResponse(chart)
+
+
+def add_routes(app: web.Application) -> None:
+    app.cleanup_ctx.append(scheduler)
+    app.router.add_get("/peak", agent_page("peak.html", Role.SUPERVISOR))
+    app.router.add_get("/api/peak", board)
+    app.router.add_get("/staffing", agent_page("staffing.html", Role.SUPERVISOR))
+    app.router.add_get("/api/staffing", staffing_defaults)
+    app.router.add_post("/api/staffing", staffing_plan)
+    app.router.add_get("/rehearsal", agent_page("rehearsal.html", Role.SUPERVISOR))
+    app.router.add_get("/api/rehearsal", rehearsal_report)
+    app.router.add_get("/api/rehearsal/chart.png", rehearsal_chart)
