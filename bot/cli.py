@@ -12,12 +12,13 @@ import sys
 import time
 from pathlib import Path
 
-from bot import scale, settings
+from bot import rehearsal, scale, settings
 from bot.nlu import evaluation as ev
 from bot.nlu.priors import IntentMixError, shop_mix
 from bot.nlu.training import ensure_model, model_path, rasa_bin
 from bot.seed import DEMO_LOGINS, DEMO_PASSWORD, demo_passwords_left, is_seeded, reset_and_seed
 from bot.servers import Ports, Servers, refusals
+from bot.shop import staffing
 from bot.shop.config import ShopConfigError, load_shop
 from bot.shop.phrases import PhraseError, load_library
 from bot.store import migrate
@@ -233,6 +234,72 @@ Press Ctrl-C to stop.""",
     return 0
 
 
+def cmd_staffing(args: argparse.Namespace) -> int:
+    """The Double 11 staffing plan (handbook §6), hour by hour, with its intermediate figures."""
+    cfg = load_shop()
+    bot_resolution = args.bot_resolution
+    if bot_resolution is None:
+        bot_resolution = _rehearsed_resolution()
+        if bot_resolution is not None:
+            print(f"bot resolution from the last rehearsal ({settings.REHEARSAL_REPORT.name}): {bot_resolution:.1%}")
+    try:
+        plan = staffing.plan(
+            sales=args.sales,
+            service_share=args.service_share,
+            avg_order=args.avg_order,
+            conversion=args.conversion,
+            capacity=args.capacity,
+            curve=cfg.peak.hourly_curve,
+            bot_resolution=bot_resolution or 0.0,
+        )
+    except staffing.StaffingError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print("\n".join(staffing.summary_lines(plan)))
+    print()
+    print(f"{'hour':>6} {'share':>7} {'receptions':>11} {'for people':>11} {'agents':>7} {'without bot':>12}")
+    for h in plan.hours:
+        print(
+            f"{h.start:>6} {h.share:>7.1%} {h.receptions:>11.1f} {h.for_people:>11.1f} {h.agents:>7} "
+            f"{h.agents_without_bot:>12}"
+        )
+    print(f"{'total':>6} {'':>7} {plan.total_receptions:>11.1f} {plan.receptions_for_people:>11.1f} "
+          f"{plan.agent_hours:>7} {sum(h.agents_without_bot for h in plan.hours):>12}  (agent-hours)")  # fmt: skip
+    if args.chart:
+        Path(args.chart).parent.mkdir(parents=True, exist_ok=True)
+        staffing.chart(plan, args.chart)
+        print(f"chart: {args.chart}")
+    return 0
+
+
+def _rehearsed_resolution() -> float | None:
+    try:
+        return float(json.loads(settings.REHEARSAL_REPORT.read_text(encoding="utf-8"))["bot_resolution"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def cmd_rehearse(args: argparse.Namespace) -> int:
+    """Replay the Double 11 night at N× speed through the console channel of the running stack."""
+    cfg = load_shop()
+    try:
+        rep = rehearsal.rehearse(
+            cfg,
+            speed=args.speed,
+            window=args.window,
+            receptions=args.receptions,
+            rasa_url=args.rasa_url,
+            out=Path(args.out),
+            seed=args.seed,
+        )
+    except rehearsal.RehearsalError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(rehearsal.markdown(rep))
+    print(f"written: {args.out}, {Path(args.out).with_suffix('.md')}, {Path(args.out).with_suffix('.png')}")
+    return 0 if rep["lost"] == 0 else 1
+
+
 def port_free(host: str, port: int) -> bool:
     with socket.socket() as probe:
         try:
@@ -289,6 +356,37 @@ def main(argv: list[str] | None = None) -> int:
         "started here from Debian's packages (README, Scaling out); default 1: SQLite, one process each",
     )
     run.set_defaults(func=cmd_run)
+    staff = sub.add_parser("staffing", help="the Double 11 staffing plan, agents per hour (handbook §6)")
+    staff.add_argument("--sales", type=float, required=True, metavar="YUAN", help="the store's sales for the night")
+    staff.add_argument(
+        "--service-share", type=float, required=True, metavar="FRACTION", help="share sold through agents"
+    )
+    staff.add_argument("--avg-order", type=float, required=True, metavar="YUAN", help="agents' average order value")
+    staff.add_argument("--conversion", type=float, required=True, metavar="FRACTION", help="inquiry conversion rate")
+    staff.add_argument(
+        "--capacity", type=float, required=True, metavar="RECEPTIONS", help="one agent's saturated receptions per hour"
+    )
+    staff.add_argument(
+        "--bot-resolution",
+        type=float,
+        default=None,
+        metavar="FRACTION",
+        help="share the bot resolves alone (default: the last rehearsal's, if any)",
+    )
+    staff.add_argument(
+        "--chart", default=None, metavar="PNG", help="also draw agents per hour, e.g. reports/staffing.png"
+    )
+    staff.set_defaults(func=cmd_staffing)
+    reh = sub.add_parser("rehearse", help="replay the Double 11 night at N× speed against the running stack")
+    reh.add_argument("--speed", type=float, default=10, help="times faster than the night (default 10)")
+    reh.add_argument(
+        "--window", default="23:30-00:30", help="the part of the night, HH:MM-HH:MM (default the midnight top hour)"
+    )
+    reh.add_argument("--receptions", type=int, default=2000, help="the whole night's buyers (default 2000)")
+    reh.add_argument("--rasa-url", default=settings.RASA_URL, help="the running stack's Rasa (console channel)")
+    reh.add_argument("--out", default=str(settings.REHEARSAL_REPORT), help="the report (.json, beside it .md and .png)")
+    reh.add_argument("--seed", type=int, default=11, help="the same seed replays the same night")
+    reh.set_defaults(func=cmd_rehearse)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

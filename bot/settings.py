@@ -20,6 +20,8 @@ LEXICON_FILE = NLU_DATA / "lexicon.yml"
 # Examples trainers label on the /trainer page; inside data/nlu, so training reads them.
 TRAINER_FILE = Path(os.environ.get("XIAOER_TRAINER_FILE", NLU_DATA / "trainer.yml"))
 MODELS_DIR = Path(os.environ.get("XIAOER_MODELS", ROOT / "models"))
+# The last Double 11 rehearsal (`xiaoer rehearse`): its report, beside its chart (.png).
+REHEARSAL_REPORT = Path(os.environ.get("XIAOER_REHEARSAL_REPORT", ROOT / "reports" / "rehearsal.json"))
 # The Rasa config to train and serve, relative to ROOT (tuning/ holds the alternatives tried).
 NLU_CONFIG = os.environ.get("XIAOER_CONFIG", "config.yml")
 

@@ -25,7 +25,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import clock, settings, signing
-from bot.service import agents
+from bot.service import agents, peak_watch
 from bot.shop.config import shop
 from bot.store import conversations
 from bot.store.db import session_scope
@@ -160,6 +160,8 @@ class Stored:
     last_answered: int  # the highest seq already answered for this buyer (for ordering)
     conversation_id: int
     with_agent: bool  # a person answers this buyer now, not the bot
+    # In the peak the bot may answer this agent's buyer a bot-safe question (peak_watch).
+    bot_may_answer: bool = False
 
 
 def _store_inbound(event: Dict[str, Any]) -> Stored:
@@ -176,11 +178,20 @@ def _store_inbound(event: Dict[str, Any]) -> Stored:
             return Stored(Inbound.ANSWERED, earlier, last_answered, conv.id, False)
         else:
             state = Inbound.UNANSWERED
-        agents.route_inbound(session, conv, clock.now())
+        now = clock.now()
+        agents.route_inbound(session, conv, now)
         with_agent = conv.handled_by == Handler.AGENT
-        if with_agent:
+        bot_may_answer = with_agent and peak_watch.bot_may_answer(
+            conv, peak_watch.state(session, shop(), conv.shop_id, now)
+        )
+        if with_agent and not bot_may_answer:
             conversations.mark_answered(session, conv.id, event["message_id"])  # delivered to a person
-        return Stored(state, [], last_answered, conv.id, with_agent)
+        return Stored(state, [], last_answered, conv.id, with_agent, bot_may_answer)
+
+
+def _delivered_to_person(conversation_id: int, message_id: str) -> None:
+    with session_scope() as session:
+        conversations.mark_answered(session, conversation_id, message_id)
 
 
 def _order_state(conversation_id: int, seq: int) -> Tuple[int, bool]:
@@ -254,6 +265,7 @@ class ConsoleInput(InputChannel):
     def __init__(self) -> None:
         self._locks: Optional[BuyerLocks] = None  # made on the server's event loop
         self._warm = False
+        self._app: Any = None  # the Rasa server's app: its agent reads bot-safe questions in the peak
 
     @classmethod
     def name(cls) -> str:
@@ -266,6 +278,7 @@ class ConsoleInput(InputChannel):
         async def warm_up(app: Any, _loop: Any) -> None:
             """Read a message before the first buyer's: the first parse loads dictionaries
             and modules (about two seconds) that would otherwise stall the first buyers."""
+            self._app = app
             agent = getattr(app.ctx, "agent", None)
             if agent is not None and agent.is_ready():
                 await agent.parse_message(WARM_UP_TEXT)
@@ -309,7 +322,9 @@ class ConsoleInput(InputChannel):
             stored = await asyncio.to_thread(_store_inbound, event)
             if stored.state == Inbound.ANSWERED:
                 return _reply(event, stored.earlier_replies, duplicate=True)
-            if stored.with_agent:
+            if stored.with_agent and not (stored.bot_may_answer and await self._bot_safe(event)):
+                if stored.bot_may_answer:
+                    await asyncio.to_thread(_delivered_to_person, stored.conversation_id, event["message_id"])
                 asyncio.create_task(notify_workbench(stored.conversation_id, event["message_id"]))
                 return _reply(event, [], duplicate=stored.state != Inbound.NEW, with_agent=True)
             if seq is None or stored.last_answered >= seq - 1:
@@ -322,6 +337,14 @@ class ConsoleInput(InputChannel):
             if earlier is not None:
                 return _reply(event, earlier, duplicate=True)
             return await self._answer_and_store(event, stored, on_new_message)
+
+    async def _bot_safe(self, event: Dict[str, Any]) -> bool:
+        """Is this a question the shop lets the bot answer for its saturated agents?"""
+        agent = getattr(getattr(self._app, "ctx", None), "agent", None)
+        if agent is None or not agent.is_ready():
+            return False
+        parsed = await agent.parse_message(event["rasa_text"])
+        return peak_watch.bot_safe((parsed.get("intent") or {}).get("name"), shop())
 
     async def _answer_and_store(
         self, event: Dict[str, Any], stored: Stored, on_new_message: Callable[[UserMessage], Awaitable[Any]]

@@ -17,7 +17,7 @@ LAYERS: List[Tuple[str, ...]] = [
     ("bot.service",),
     ("bot.seed",),  # the demo shop: its buyers are offered on the store page
     ("bot.console", "actions", "connectors"),
-    ("bot.servers", "bot.cli"),
+    ("bot.servers", "bot.rehearsal", "bot.cli"),
 ]
 
 

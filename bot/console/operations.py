@@ -32,7 +32,7 @@ from bot.store.db import session_scope
 from bot.store.models import Agent, Conversation, Direction, Message, Outreach, OutreachKind, Role
 
 logger = logging.getLogger(__name__)
-REHEARSAL_REPORT = settings.ROOT / "reports" / "rehearsal.json"
+REHEARSAL_REPORT = settings.REHEARSAL_REPORT
 
 
 # --- the scheduler --------------------------------------------------------------------------------

@@ -239,7 +239,9 @@ async def buyer_message(request: web.Request) -> web.Response:
         if msg is None:
             return web.json_response({"delivered": False})
         message, message_db_id = _message_json(msg), msg.id
-    suggestions = await suggestions_for(request.app, message_db_id)
+        # In the peak the bot may have answered a bot-safe question for the agent already.
+        bot_replies = [_message_json(m) for m in conversations.replies_to(session, conv.id, event["message_id"])]
+    suggestions = [] if bot_replies else await suggestions_for(request.app, message_db_id)
     await request.app[HUB].send(agent_id, state(agent_id))  # a newly assigned buyer appears in the list
     await request.app[HUB].send(
         agent_id,
@@ -247,6 +249,7 @@ async def buyer_message(request: web.Request) -> web.Response:
             "type": "buyer_message",
             "conversation_id": event["conversation_id"],
             "message": message,
+            "bot_replies": bot_replies,
             "suggestions": suggestions,
             "suggest_ms": round((time.perf_counter() - started) * 1000, 1),
         },

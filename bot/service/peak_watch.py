@@ -143,13 +143,17 @@ def recent_switches(session: Session, shop_id: str, limit: int = 20) -> List[Pea
     )
 
 
+def bot_may_answer(conv: Conversation, peak: PeakState) -> bool:
+    """In the peak, a buyer whom assist mode gave to an agent may get the bot's answer to a
+    bot-safe question at once: the agents are saturated. Buyers handed over for a reason
+    (asked for a person, a complaint, …) stay with the person."""
+    return peak.on and conv.handled_by == Handler.AGENT and conv.handoff_reason == HandoffReason.ASSIST_MODE
+
+
+def bot_safe(intent: Optional[str], cfg: ShopConfig) -> bool:
+    """Shipping time, size, tracking …: the questions the shop lets the bot answer for agents."""
+    return intent in cfg.peak.bot_safe_intents
+
+
 def bot_answers_for_agents(conv: Conversation, peak: PeakState, intent: Optional[str], cfg: ShopConfig) -> bool:
-    """In the peak, a buyer whom assist mode gave to an agent gets the bot's answer to a
-    bot-safe question (shipping time, size …) at once: the agents are saturated. Buyers handed
-    over for a reason (asked for a person, a complaint, …) stay with the person."""
-    return (
-        peak.on
-        and conv.handled_by == Handler.AGENT
-        and conv.handoff_reason == HandoffReason.ASSIST_MODE
-        and intent in cfg.peak.bot_safe_intents
-    )
+    return bot_may_answer(conv, peak) and bot_safe(intent, cfg)

@@ -140,12 +140,44 @@ def summary_lines(p: StaffingPlan) -> List[str]:
         f"客服销售额 (sales × service share): {p.agent_sales:.2f} 元",
         f"buyers served by staff (客服接待成交人数): {p.buyers_served_by_staff:.2f}",
         f"total pre-sale receptions (总询单接待量): {p.total_receptions:.2f}",
+        f"receptions ÷ capacity (总接待人时): {p.total_receptions / p.capacity:.2f} agent-hours",
         f"agents needed at the busiest hour (无机器人，最忙时段需要客服): {p.agents_needed}",
     ]
     if p.bot_resolution:
         lines += [
             f"bot resolution (机器人解决率): {p.bot_resolution:.2%}",
             f"receptions left for people (留给人工的接待量): {p.receptions_for_people:.2f}",
+            f"their receptions ÷ capacity (人工接待人时): {p.receptions_for_people / p.capacity:.2f} agent-hours",
             f"agents needed with the bot at the busiest hour (有机器人，最忙时段需要客服): {p.agents_with_bot}",
         ]
     return lines
+
+
+def chart(p: StaffingPlan, path) -> None:
+    """Agents per hour, with and without the bot (a PNG for reports/ and mail)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    starts = [h.start for h in p.hours]
+    x = range(len(starts))
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ax.bar(
+        [i - 0.2 for i in x], [h.agents_without_bot for h in p.hours], width=0.4, label="without the bot", color="#bbb"
+    )
+    if p.bot_resolution:
+        label = f"with the bot resolving {p.bot_resolution:.0%}"
+        ax.bar([i + 0.2 for i in x], [h.agents for h in p.hours], width=0.4, label=label, color="#ff6a00")
+    ax.set_xticks(list(x), starts)
+    ax.set_xlabel("hour of the Double 11 night")
+    ax.set_ylabel("agents needed")
+    ax.set_title(
+        f"Staffing plan: {p.total_receptions:,.0f} pre-sale receptions, {p.capacity:g} per agent-hour "
+        f"-> {p.agents_needed} agents at the top" + (f" ({p.agents_with_bot} with the bot)" if p.bot_resolution else "")
+    )
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

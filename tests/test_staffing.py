@@ -1,0 +1,137 @@
+"""The Double 11 staffing plan (bot/shop/staffing.py, handbook §6), checked against a worked
+example done by hand — the expected numbers below are not computed by the formula.
+
+Worked example:
+
+    store sales                      3,000,000 yuan
+    × service share of sales         0.3
+    = agent sales                      900,000 yuan
+    ÷ agents' average order value    150 yuan
+    = buyers served by staff             6,000
+    ÷ inquiry conversion rate        0.4
+    = total pre-sale receptions         15,000
+    over three hours, shares 0.25 / 0.5 / 0.25:
+      receptions per hour            3,750 / 7,500 / 3,750
+    ÷ 60 receptions per agent-hour:  62.5 / 125 / 62.5
+      agents (rounded up)               63 / 125 / 63       → agents needed 125
+
+    with a bot resolving 0.6 of the receptions on its own:
+      left for people   15,000 × 0.4 = 6,000
+      per hour          1,500 / 3,000 / 1,500
+      ÷ 60              25 / 50 / 25                         → 50 with the bot, 100 agent-hours
+"""
+
+import re
+
+import pytest
+
+from bot.shop.config import DEFAULT_HOURLY_CURVE, shop
+from bot.shop.staffing import StaffingError, plan
+
+SALES = 3_000_000
+SHARE = 0.3
+AVG_ORDER = 150
+CONVERSION = 0.4
+CAPACITY = 60
+CURVE = [("20:00", 0.25), ("21:00", 0.5), ("22:00", 0.25)]
+BOT = 0.6
+
+AGENT_SALES = 900_000
+BUYERS = 6_000
+RECEPTIONS = 15_000
+PER_HOUR = [3_750, 7_500, 3_750]
+AGENTS = [63, 125, 63]
+AGENTS_NEEDED = 125
+FOR_PEOPLE = 6_000
+FOR_PEOPLE_PER_HOUR = [1_500, 3_000, 1_500]
+AGENTS_WITH_BOT = [25, 50, 25]
+
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
+def example(**changes):
+    args = dict(
+        sales=SALES,
+        service_share=SHARE,
+        avg_order=AVG_ORDER,
+        conversion=CONVERSION,
+        capacity=CAPACITY,
+        curve=CURVE,
+    )
+    return plan(**{**args, **changes})
+
+
+def test_the_worked_example_without_the_bot():
+    p = example()
+    assert p.agent_sales == pytest.approx(AGENT_SALES)
+    assert p.buyers_served_by_staff == pytest.approx(BUYERS)
+    assert p.total_receptions == pytest.approx(RECEPTIONS)
+    assert [h.start for h in p.hours] == ["20:00", "21:00", "22:00"]
+    assert [h.share for h in p.hours] == pytest.approx([0.25, 0.5, 0.25])
+    assert [h.receptions for h in p.hours] == pytest.approx(PER_HOUR)
+    # Without a bot everything is left for people.
+    assert p.receptions_for_people == pytest.approx(RECEPTIONS)
+    assert [h.agents_without_bot for h in p.hours] == AGENTS
+    assert [h.agents for h in p.hours] == AGENTS
+    # 125 exactly, not 126: 7,500 / 60 is a whole number of agents.
+    assert p.agents_needed == AGENTS_NEEDED
+
+
+def test_the_worked_example_with_the_bot():
+    p = example(bot_resolution=BOT)
+    assert p.bot_resolution == BOT
+    assert p.receptions_for_people == pytest.approx(FOR_PEOPLE)
+    assert [h.for_people for h in p.hours] == pytest.approx(FOR_PEOPLE_PER_HOUR)
+    assert [h.agents for h in p.hours] == AGENTS_WITH_BOT
+    assert [h.agents_without_bot for h in p.hours] == AGENTS  # the plan's own figure is unchanged
+    assert p.agents_with_bot == 50
+    assert p.agents_needed == AGENTS_NEEDED
+    assert p.agent_hours == 100
+
+
+def test_a_curve_in_any_units_is_normalised():
+    p = example(curve=[("20:00", 1), ("21:00", 2), ("22:00", 1)])
+    assert [h.share for h in p.hours] == pytest.approx([0.25, 0.5, 0.25])
+    assert [h.receptions for h in p.hours] == pytest.approx(PER_HOUR)
+    assert [h.agents for h in p.hours] == AGENTS
+
+
+def test_the_shops_curve_normalises_to_one():
+    curve = shop().peak.hourly_curve
+    assert [start for start, _ in curve][:3] == ["18:00", "19:00", "20:00"]
+    assert [tuple(hour) for hour in curve] == DEFAULT_HOURLY_CURVE  # shop.yml says what the default says
+    p = example(curve=curve)
+    assert sum(h.share for h in p.hours) == pytest.approx(1.0)
+    assert sum(h.receptions for h in p.hours) == pytest.approx(RECEPTIONS)
+    # The busiest hour is 00:00 with 0.16 of the night: 15,000 × 0.16 = 2,400 receptions, 40 agents.
+    busiest = max(p.hours, key=lambda h: h.receptions)
+    assert (busiest.start, busiest.agents) == ("00:00", 40)
+    assert p.agents_needed == 40
+
+
+@pytest.mark.parametrize(
+    "changes, words",
+    [
+        (dict(conversion=0), "询单转化率"),
+        (dict(service_share=1.5), "客服销售占比"),
+        (dict(capacity=-60), "单人饱和接待量"),
+        (dict(sales=0), "店铺销售额"),
+        (dict(avg_order=0), "客单价"),
+        (dict(bot_resolution=1), "机器人解决率"),
+        (dict(curve=[]), "咨询曲线"),
+        (dict(curve=[("20:00", 0.5), ("21:00", -0.1)]), "咨询曲线"),
+    ],
+)
+def test_bad_inputs_are_refused_in_chinese(changes, words):
+    with pytest.raises(StaffingError) as raised:
+        example(**changes)
+    assert words in str(raised.value)
+    assert CHINESE.search(str(raised.value))
+
+
+def test_every_problem_is_named_at_once():
+    with pytest.raises(StaffingError) as raised:
+        example(conversion=0, service_share=1.5, capacity=-1)
+    message = str(raised.value)
+    assert all(words in message for words in ("询单转化率", "客服销售占比", "单人饱和接待量"))
+    assert isinstance(raised.value, ValueError)
