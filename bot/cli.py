@@ -197,6 +197,7 @@ def _run(args: argparse.Namespace, backing: "scale.Backing | None") -> int:
         print("starting the action server, the Rasa server and the console …", flush=True)
     started = time.monotonic()
     servers.start()
+    _share_webhook_secret(servers.env["XIAOER_WEBHOOK_SECRET"])
     urls = servers.urls
     demo = f"   (demo: {DEMO_LOGINS}, password {DEMO_PASSWORD})" if settings.demo() else ""
     rest = (
@@ -211,6 +212,7 @@ ready in {time.monotonic() - started:.0f}s
   agent workbench:          {urls["console"]}/workbench{demo}
   queue:                    {urls["console"]}/queue
   trainer (misread review): {urls["console"]}/trainer
+  Double 11 (supervisor):   {urls["console"]}/peak   /staffing   /rehearsal
 {rest}  console protocol channel: {urls["rasa"]}/webhooks/console/webhook
   action server:            {urls["actions"]}/health
 {_replica_lines(servers, backing)}  logs:                     {servers.log_dir}
@@ -230,8 +232,19 @@ Press Ctrl-C to stop.""",
         print("\nstopping …", flush=True)
     finally:
         servers.stop()
+        settings.RUN_WEBHOOK_SECRET_FILE.unlink(missing_ok=True)
         print("stopped.")
     return 0
+
+
+def _share_webhook_secret(secret: str) -> None:
+    """For consoles on this machine (`xiaoer rehearse`): readable by this user only."""
+    path = settings.RUN_WEBHOOK_SECRET_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(secret)
 
 
 def cmd_staffing(args: argparse.Namespace) -> int:

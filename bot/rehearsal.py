@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 import random
 import sys
 import time
@@ -115,6 +116,23 @@ def arrivals(cfg: ShopConfig, window: Tuple[float, float], receptions: int, rng:
     return sorted(times)
 
 
+# The splits keep buyers' particulars masked ([订单x] …); a rehearsal buyer writes real-looking ones.
+UNMASKED = {
+    "[订单x]": lambda rng: "3" + "".join(rng.choice("0123456789") for _ in range(18)),
+    "[数字x]": lambda rng: str(rng.randint(2, 9999)),
+    "[金额x]": lambda rng: f"{rng.randint(9, 399)}元",
+    "[日期x]": lambda rng: f"11月{rng.randint(1, 10)}号",
+    "[时间x]": lambda rng: f"{rng.randint(8, 23)}点",
+    "[地址x]": lambda rng: rng.choice(
+        ["杭州市西湖区文三路88号", "成都市武侯区天府大道北段12号", "上海市浦东新区张江路5号"]
+    ),
+    "[姓名x]": lambda rng: rng.choice(["王强", "李娜", "张伟"]),
+    "[电话x]": lambda rng: "1" + rng.choice("3589") + "".join(rng.choice("0123456789") for _ in range(9)),
+    "[站点x]": lambda rng: rng.choice(["菜鸟驿站", "丰巢柜"]),
+    "[链接x]": lambda rng: "https://item.taobao.com/item.htm?id=" + str(rng.randint(10**11, 10**12)),
+}
+
+
 def phrasebook() -> Dict[str, List[str]]:
     """Buyer messages by intent, from every held-back split (never trained on)."""
     by_intent: Dict[str, List[str]] = defaultdict(list)
@@ -122,6 +140,13 @@ def phrasebook() -> Dict[str, List[str]]:
         for example in load_holdout(split=glob):
             by_intent[example.intent].append(example.text)
     return by_intent
+
+
+def unmask(text: str, rng: random.Random) -> str:
+    for mask, fill in UNMASKED.items():
+        while mask in text:
+            text = text.replace(mask, fill(rng), 1)
+    return text
 
 
 def generate(cfg: ShopConfig, window: Tuple[float, float], receptions: int, seed: int, run_id: str) -> List[Buyer]:
@@ -135,13 +160,26 @@ def generate(cfg: ShopConfig, window: Tuple[float, float], receptions: int, seed
         turns, at = [], start
         for seq in range(1, rng.choice(MESSAGES_PER_BUYER) + 1):
             intent = rng.choices(intents, weights)[0]
-            turns.append(Turn(f"{buyer_id}-{seq}", seq, rng.choice(words[intent]), intent, at))
+            turns.append(Turn(f"{buyer_id}-{seq}", seq, unmask(rng.choice(words[intent]), rng), intent, at))
             at += rng.uniform(*THINK_SECONDS)
         buyers.append(Buyer(buyer_id, turns))
     return buyers
 
 
 # --- sending --------------------------------------------------------------------------------------
+def webhook_secret() -> str:
+    """The key the running stack checks: the shop's own, or the one `xiaoer run` made for this run."""
+    if os.environ.get("XIAOER_WEBHOOK_SECRET"):
+        return settings.secret("webhook")
+    try:
+        return settings.RUN_WEBHOOK_SECRET_FILE.read_text(encoding="utf-8").strip()
+    except OSError:
+        raise RehearsalError(
+            "no webhook key: start the stack with `make run` (or `xiaoer run`) on this machine first, "
+            "or set XIAOER_WEBHOOK_SECRET to the stack's key"
+        ) from None
+
+
 class Progress:
     """A one-line progress bar on stderr."""
 
@@ -198,7 +236,7 @@ async def _send_turn(
 
 async def _play(buyers: List[Buyer], speed: float, rasa_url: str, shop_id: str, progress: Progress) -> List[Sent]:
     url = rasa_url.rstrip("/") + "/webhooks/console/webhook"
-    secret = settings.secret("webhook")
+    secret = webhook_secret()
     sent: List[Sent] = []
     zero = time.monotonic()
     timeout = aiohttp.ClientTimeout(total=60)
@@ -345,7 +383,8 @@ def markdown(rep: Dict[str, object]) -> str:
         f"| 回复延迟 p50 / p90 / p99 | {lat['p50']} / {lat['p90']} / {lat['p99']} ms |",
         f"| 机器人独立解决 | {rep['bot_resolution']:.1%} |",
         f"| 转人工 | {rep['handoff_rate']:.1%} |",
-        f"| 结束时仍在排队 | {waits['waiting_at_end']} 人，等待中位 {waits['median']} s，p90 {waits['p90']} s |",
+        f"| 结束时仍在排队（真实秒数，夜里 ×{rep['speed']}） | {waits['waiting_at_end']} 人，"
+        f"等待中位 {waits['median']} s，p90 {waits['p90']} s |",
         f"| **丢失消息** | **{rep['lost']}** |",
         "",
         "## 转人工原因",

@@ -22,6 +22,9 @@ TRAINER_FILE = Path(os.environ.get("XIAOER_TRAINER_FILE", NLU_DATA / "trainer.ym
 MODELS_DIR = Path(os.environ.get("XIAOER_MODELS", ROOT / "models"))
 # The last Double 11 rehearsal (`xiaoer rehearse`): its report, beside its chart (.png).
 REHEARSAL_REPORT = Path(os.environ.get("XIAOER_REHEARSAL_REPORT", ROOT / "reports" / "rehearsal.json"))
+# The webhook key of the running `xiaoer run` (mode 600, removed at stop): what a console on
+# this machine — `xiaoer rehearse`, a benchmark — signs with when the shop set none.
+RUN_WEBHOOK_SECRET_FILE = VAR_DIR / "webhook.secret"
 # The Rasa config to train and serve, relative to ROOT (tuning/ holds the alternatives tried).
 NLU_CONFIG = os.environ.get("XIAOER_CONFIG", "config.yml")
 

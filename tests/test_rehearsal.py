@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import random
+import re
+from collections import Counter
 from datetime import datetime
 
 import pytest
@@ -39,6 +41,17 @@ def test_buyers_arrive_by_the_hourly_curve():
     # A window holds its part of the night only.
     top = rehearsal.arrivals(cfg, (24, 24.5), 10_000, random.Random(1))
     assert len(top) == pytest.approx(800, abs=20) and max(top) < 1800
+
+
+def test_rehearsal_buyers_write_like_buyers():
+    buyers = rehearsal.generate(shop(), (24, 24.5), 2000, seed=3, run_id="t")
+    texts = [t.text for b in buyers for t in b.turns]
+    assert len(buyers) == pytest.approx(160, abs=25) and len(texts) > len(buyers)
+    assert not [t for t in texts if re.search(r"\[[^\]]{1,3}x\]", t)]  # no [订单x] masks left
+    assert {b.buyer_id.rsplit("-", 1)[0] for b in buyers} == {"rehearsal-t"}
+    assert all(b.turns == sorted(b.turns, key=lambda t: t.seq) for b in buyers)
+    asked = Counter(t.intent for b in buyers for t in b.turns)
+    assert asked["ask_product"] > asked["bulk_order"]  # the real mix: product questions lead
 
 
 def test_an_unanswered_message_counts_as_lost():

@@ -135,3 +135,33 @@ def test_every_problem_is_named_at_once():
     message = str(raised.value)
     assert all(words in message for words in ("询单转化率", "客服销售占比", "单人饱和接待量"))
     assert isinstance(raised.value, ValueError)
+
+
+def test_the_command_prints_the_figures_a_manager_checks(capsys, tmp_path):
+    """`xiaoer staffing` on the shop's own curve (00:00 is the top hour, 16% of the night):
+    15,000 receptions × 0.16 = 2,400 at midnight ÷ 60 = 40 agents; with the bot resolving 0.6,
+    960 for people ÷ 60 = 16 agents; 15,000 ÷ 60 = 250 agent-hours, 6,000 ÷ 60 = 100."""
+    from bot.cli import main
+
+    chart = tmp_path / "staffing.png"
+    argv = ["staffing", "--sales", "3000000", "--service-share", "0.3", "--avg-order", "150", "--conversion", "0.4"]
+    assert main(argv + ["--capacity", "60", "--bot-resolution", "0.6", "--chart", str(chart)]) == 0
+    out = capsys.readouterr().out
+    for line in (
+        "客服销售额 (sales × service share): 900000.00 元",
+        "buyers served by staff (客服接待成交人数): 6000.00",
+        "total pre-sale receptions (总询单接待量): 15000.00",
+        "receptions ÷ capacity (总接待人时): 250.00 agent-hours",
+        "agents needed at the busiest hour (无机器人，最忙时段需要客服): 40",
+        "receptions left for people (留给人工的接待量): 6000.00",
+        "their receptions ÷ capacity (人工接待人时): 100.00 agent-hours",
+        "agents needed with the bot at the busiest hour (有机器人，最忙时段需要客服): 16",
+    ):
+        assert line in out
+    midnight = next(row.split() for row in out.splitlines() if row.strip().startswith("00:00"))
+    assert midnight == ["00:00", "16.0%", "2400.0", "960.0", "16", "40"]
+    assert len([r for r in out.splitlines() if re.match(r"^\s*\d\d:00 ", r)]) == len(shop().peak.hourly_curve)
+    assert chart.stat().st_size > 10_000
+
+    assert main(argv + ["--capacity", "0"]) == 2
+    assert "单人饱和接待量须大于 0" in capsys.readouterr().err

@@ -87,7 +87,8 @@ async def board(request: web.Request) -> web.Response:
             .join(Conversation, Conversation.id == Message.conversation_id)
             .where(Conversation.shop_id == shop_id, Message.direction == Direction.IN, Message.created_at >= since)
         ).scalars()
-        per_minute = Counter(int((at - since).total_seconds() // 60) for at in arrivals)
+        # The last 30 minutes, the newest (up to now itself) in the last bar.
+        per_minute = Counter(min(29, int((at - since).total_seconds() // 60)) for at in arrivals)
         day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
         total, handed = session.execute(
             select(func.count(Conversation.id), func.count(Conversation.handoff_reason)).where(

@@ -21,6 +21,8 @@
     if (data.type === "buyer_message") {
       if (data.conversation_id === openId) {
         addMessage(data.message);
+        // In the peak the bot answered a bot-safe question for the agent: show its answer.
+        (data.bot_replies || []).forEach(addMessage);
         showSuggestions(data.suggestions);
       } else {
         unread.add(data.conversation_id);
@@ -40,6 +42,10 @@
     // Pages show what the role may do: the mode is the supervisor's, retraining the trainer's.
     $("mode").parentElement.hidden = s.agent.role !== "supervisor";
     $("trainer-link").hidden = s.agent.role === "agent";
+    $("peak-link").hidden = s.agent.role !== "supervisor";
+    const peak = s.peak || { on: false, why: "" };
+    $("peak-badge").hidden = !peak.on;
+    $("peak-badge").title = peak.why || "";
     $("load").textContent = s.agent.load + " / " + s.agent.max;
     $("queue-size").textContent = s.queue;
     fillList($("mine"), s.mine);
