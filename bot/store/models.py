@@ -390,6 +390,25 @@ class AgentSession(Base):
     expires_at = Column(DateTime, nullable=False)
 
 
+class ConversationState(enum.StrEnum):
+    """Where a conversation stands for the agents (set on the workbench)."""
+
+    def __new__(cls, value: str, label: str) -> "ConversationState":
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+    OPEN = "open", "进行中"
+    WAITING_BUYER = "waiting_buyer", "等待买家"
+    RESOLVED = "resolved", "已解决"
+
+
+class NoteKind(enum.StrEnum):
+    NOTE = "note"  # an agent's internal note: never shown to the buyer
+    TRANSFER = "transfer"  # handed to a colleague, with why
+
+
 class Conversation(Base):
     """One buyer's chat with the shop; mode says who answers now (bot or a human)."""
 
@@ -404,7 +423,28 @@ class Conversation(Base):
     handoff_reason = Column(_by_value(HandoffReason, 64))
     skill = Column(_by_value(Skill, 16))  # which agents can take it
     queued_at = Column(DateTime)  # when it was handed off; the queue is served oldest first
+    state = Column(
+        _by_value(ConversationState, 16), nullable=False, default=ConversationState.OPEN, server_default="open"
+    )
+    resolved_at = Column(DateTime)
+    tags = Column(JSON, nullable=False, default=list, server_default="[]")  # the agents' labels
     messages = relationship("Message", back_populates="conversation", order_by="Message.id")
+    notes = relationship("ConversationNote", back_populates="conversation", order_by="ConversationNote.id")
+
+
+class ConversationNote(Base):
+    """What agents write about a conversation for each other: notes, and transfers with their
+    reason. The buyer never sees these."""
+
+    __tablename__ = "conversation_notes"
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(Integer, ForeignKey("conversations.id"), nullable=False, index=True)
+    agent_id = Column(Integer, ForeignKey("agents.id"), nullable=False)
+    kind = Column(_by_value(NoteKind, 16), nullable=False, default=NoteKind.NOTE)
+    to_agent_id = Column(Integer, ForeignKey("agents.id"))  # for a transfer: the colleague
+    text = Column(Text, nullable=False, default="")
+    created_at = Column(DateTime, nullable=False)
+    conversation = relationship("Conversation", back_populates="notes")
 
 
 class Message(Base):
@@ -430,6 +470,7 @@ class Message(Base):
     # phrase_id and intent, a label for the trainers.
     edited = Column(Boolean)
     answered_at = Column(DateTime)  # for buyer messages: when the bot's replies were stored
+    read_at = Column(DateTime)  # for buyer messages: when a person (an agent) first read it — 已读
     created_at = Column(DateTime, nullable=False, default=datetime.utcnow)
     conversation = relationship("Conversation", back_populates="messages")
 
