@@ -1,6 +1,7 @@
 """The NLU training data is complete and clean by Rasa's own validator."""
 
 import os
+import re
 import subprocess
 from collections import Counter
 
@@ -52,3 +53,10 @@ def test_rasa_data_validate_is_clean():
     )
     complaints = [line for line in (result.stdout + result.stderr).splitlines() if "UserWarning" in line]
     assert result.returncode == 0 and not complaints, "\n".join(complaints) or result.stderr[-2000:]
+
+
+def test_every_intent_has_a_chinese_name_for_the_pages():
+    from bot.nlu.intents import CONSOLE_EVENTS, FALLBACK, INTENT_LABELS, INTENTS
+
+    assert set(INTENTS) | CONSOLE_EVENTS | {FALLBACK} == set(INTENT_LABELS)
+    assert all(re.fullmatch(r"[\u4e00-\u9fff/]+", label) for label in INTENT_LABELS.values())
