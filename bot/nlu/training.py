@@ -11,10 +11,13 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterable, List, Optional
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+import yaml
 
 from bot import settings
 from bot.nlu.curation import TrainerFileError, read_examples
@@ -117,3 +120,157 @@ def ensure_model(
         tail = (result.stdout or "")[-3000:] if quiet else ""
         raise RuntimeError(f"rasa train failed (exit {result.returncode}){': ' + tail if tail else ''}")
     return target
+
+
+# --- how far a training run has got, read from what `xiaoer train` and `rasa train` print --------
+
+# Rasa 3.6's own components registered with is_trainable=False: Rasa builds no training step
+# for them, so the training log never names them (a test checks the list against Rasa).
+UNTRAINED_BUILTINS = frozenset(
+    {
+        "ConveRTFeaturizer",
+        "DucklingEntityExtractor",
+        "FallbackClassifier",
+        "LanguageModelFeaturizer",
+        "MitieFeaturizer",
+        "MitieNLP",
+        "MitieTokenizer",
+        "RegexMessageHandler",
+        "SpacyEntityExtractor",
+        "SpacyFeaturizer",
+        "SpacyNLP",
+        "SpacyTokenizer",
+        "WhitespaceTokenizer",
+    }
+)
+
+
+def _registered_trainable(root: Path, dotted: str) -> bool:
+    """A project component's is_trainable, read from its registration in its source (the
+    console does not import Rasa); True if the source does not say."""
+    module, _, name = dotted.rpartition(".")
+    source = root / (module.replace(".", "/") + ".py")
+    if not source.exists():
+        return True
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            for decorator in node.decorator_list:
+                for kw in getattr(decorator, "keywords", []):
+                    if kw.arg == "is_trainable" and isinstance(kw.value, ast.Constant):
+                        return bool(kw.value.value)
+    return True
+
+
+def trained_components(root: Optional[Path] = None, config: Optional[str] = None) -> List[str]:
+    """The components `rasa train` trains for a config, pipeline and policies, by the names
+    its log gives them ("Starting to train component 'ShopIntentClassifier'")."""
+    root = root or settings.ROOT
+    data = yaml.safe_load((root / (config or settings.NLU_CONFIG)).read_text(encoding="utf-8")) or {}
+    names = []
+    for entry in (data.get("pipeline") or []) + (data.get("policies") or []):
+        name = str(entry.get("name", "")) if isinstance(entry, dict) else ""
+        if not name:
+            continue
+        trainable = _registered_trainable(root, name) if "." in name else name not in UNTRAINED_BUILTINS
+        if trainable:
+            names.append(name.rpartition(".")[2])
+    return names
+
+
+_STARTED = re.compile(r"Starting to train component '([^']+)'")
+_FINISHED = re.compile(r"Finished training component '([^']+)'")
+# tqdm's bar for DIET, TED and the other neural components: "Epochs:  37%|███▋ | 37/100 [00:10<00:17, …]"
+_EPOCHS = re.compile(r"^Epochs:\s+\d+%\|[^|]*\|\s*(\d+)/(\d+)\s*\[[\d:]+<([\d:]+|\?)")
+# Milestones before the first component trains, and how far into that stretch each is
+# (measured: the validation waits for TensorFlow's import, then the stories are read).
+_PREPARING = (
+    ("Training the model (", 0.05, "starting_rasa"),
+    ("Started validating domain and training data", 0.15, "validating"),
+    ("Validating intents", 0.55, "validating"),
+    ("Story structure validation", 0.6, "validating"),
+    ("No story structure conflicts found", 0.65, "reading"),
+    ("Processed rules: 100%", 0.9, "reading"),
+)
+
+
+def _seconds(clock: str) -> Optional[int]:
+    """tqdm's "01:18" or "1:02:03" in seconds; None for "?"."""
+    if not re.fullmatch(r"\d+(:\d+)*", clock):
+        return None
+    total = 0
+    for part in clock.split(":"):
+        total = total * 60 + int(part)
+    return total
+
+
+class TrainingProgress:
+    """How far a `xiaoer train` child has got, from its output lines (stdout and stderr, split
+    at newlines and at tqdm's carriage returns). Two stretches, each with a fraction that only
+    grows: preparing (start-up, validating and reading the data) and training (components
+    finished of those the config trains, the current one's epochs when it has any); training
+    reaches 1 only when Rasa says the model is saved."""
+
+    def __init__(self, components: Sequence[str]):
+        self.components = list(components)
+        self.stage = "starting"  # starting, preparing, training, saving, saved, up_to_date
+        self.preparing = 0.0
+        self.milestone: Optional[str] = None  # while preparing: starting_rasa, validating, reading
+        self.finished: List[str] = []
+        self.component: Optional[str] = None  # the one training now
+        self.epoch: Optional[Tuple[int, int]] = None  # (done, of) for the current component
+        self.epoch_remaining: Optional[int] = None  # tqdm's estimate, seconds
+
+    @property
+    def total(self) -> int:
+        """Components to train; more if Rasa trains one the config reading missed."""
+        running = 1 if self.component and self.component not in self.finished else 0
+        return max(len(self.components), len(self.finished) + running, 1)
+
+    @property
+    def training(self) -> float:
+        if self.stage in ("saved", "up_to_date"):
+            return 1.0
+        if self.stage in ("starting", "preparing"):
+            return 0.0
+        done = float(len(self.finished))
+        if self.epoch and self.component not in self.finished:
+            done += self.epoch[0] / max(self.epoch[1], 1)
+        return min(done / self.total, 0.99)
+
+    def feed(self, line: str) -> bool:
+        """Reads one output line; True if it moved the progress on."""
+        line = line.strip()
+        if not line:
+            return False
+        if line.startswith("model is up to date"):
+            self.stage = "up_to_date"
+            return True
+        if "Your Rasa model is trained and saved" in line:
+            self.stage, self.component, self.epoch = "saved", None, None
+            return True
+        if self.stage in ("saved", "up_to_date"):
+            return False
+        m = _STARTED.search(line)
+        if m:
+            self.stage, self.component, self.epoch, self.epoch_remaining = "training", m.group(1), None, None
+            return True
+        m = _FINISHED.search(line)
+        if m:
+            if m.group(1) not in self.finished:
+                self.finished.append(m.group(1))
+            self.epoch = self.epoch_remaining = None
+            self.stage = "saving" if len(self.finished) >= len(self.components) else "training"
+            return True
+        m = _EPOCHS.match(line)
+        if m and self.stage == "training":
+            done, of = int(m.group(1)), int(m.group(2))
+            if self.epoch is None or done >= self.epoch[0]:
+                self.epoch, self.epoch_remaining = (done, of), _seconds(m.group(3))
+                return True
+            return False
+        if self.stage in ("starting", "preparing"):
+            for marker, fraction, milestone in _PREPARING:
+                if marker in line and fraction > self.preparing:
+                    self.stage, self.preparing, self.milestone = "preparing", fraction, milestone
+                    return True
+        return False
