@@ -134,7 +134,7 @@ def test_a_broken_trainer_file_is_an_error_naming_the_line(servers, tmp_path):
     try:
         http = _agent_session(servers, "ajie")
         resp = http.get(servers.urls["console"] + "/api/trainer/review", timeout=30)
-        assert resp.status_code == 409 and "trainer.yml:" in resp.json()["error"]
+        assert resp.status_code == 409 and "trainer.yml 第 6 行格式有误" in resp.json()["error"]
     finally:
         good.write_text(backup, encoding="utf-8") if backup is not None else good.unlink()
 
