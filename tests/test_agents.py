@@ -139,10 +139,10 @@ def test_an_agent_cannot_act_on_another_shops_conversation(session):
     conv = conversation(session, "b1")
     agents.request_agent(session, conv, "buyer_asked", "presale", NOW)
     assert conv.agent_id == mine.id
-    with pytest.raises(PermissionError, match="not a conversation of your shop"):
+    with pytest.raises(PermissionError, match="不是本店的会话"):
         _own_conversation(session, outsider, conv.id, take=True)
     colleague = agent(session, "colleague", ["presale"])
-    with pytest.raises(PermissionError, match="take over first"):
+    with pytest.raises(PermissionError, match="请先接管"):
         _own_conversation(session, colleague, conv.id)
     assert _own_conversation(session, mine, conv.id) is conv
 

@@ -25,6 +25,7 @@ from bot.store.models import (
     Agent,
     AgentStatus,
     Conversation,
+    ConversationState,
     Direction,
     Handler,
     HandoffReason,
@@ -35,6 +36,10 @@ from bot.store.models import (
     ShopMode,
     Skill,
 )
+
+# What the pages call each status and skill.
+STATUS_LABELS: Dict[str, str] = {AgentStatus.ONLINE: "在线", AgentStatus.BUSY: "忙碌", AgentStatus.AWAY: "离开"}
+SKILL_LABELS: Dict[str, str] = {Skill.PRESALE: "售前", Skill.AFTERSALE: "售后", Skill.BULK: "大宗采购"}
 
 # Minutes an agent spends on one handed-off buyer, for the honest wait estimate.
 MINUTES_PER_BUYER = 4
@@ -154,10 +159,13 @@ def route_inbound(session: Session, conv: Conversation, now: datetime) -> None:
         request_agent(session, conv, HandoffReason.ASSIST_MODE, HandoffReason.ASSIST_MODE.skill, now)
 
 
-def take_over(conv: Conversation, agent: Agent) -> None:
-    """An agent takes a buyer from the bot or the queue, whatever the bot was doing."""
-    conv.handled_by, conv.agent_id = Handler.AGENT, agent.id
+def take_over(conv: Conversation, agent: Agent, now: Optional[datetime] = None) -> None:
+    """An agent takes a buyer from the bot or the queue, whatever the bot was doing. From now
+    on the buyer waits for the person (queued_at: what the bot says later answers nothing)."""
+    conv.handled_by, conv.agent_id, conv.state = Handler.AGENT, agent.id, ConversationState.OPEN
     conv.handoff_reason = conv.handoff_reason or HandoffReason.TAKEN_OVER
+    if now is not None and conv.queued_at is None:
+        conv.queued_at = now
 
 
 def serve_queue(session: Session, shop_id: str, cfg: ShopConfig, now: datetime) -> List[Conversation]:
@@ -195,7 +203,7 @@ def summary(session: Session, conv: Conversation) -> Dict[str, object]:
         session.execute(select(Message).where(Message.conversation_id == conv.id).order_by(Message.id)).scalars().all()
     )
     intents = [m.intent for m in messages if m.direction == Direction.IN and m.intent]
-    bot_said = [m.text for m in messages if m.sender == Sender.BOT][-3:]
+    bot_said = [m.text for m in messages if m.sender == Sender.BOT and m.kind != "notice"][-3:]
     order = session.execute(
         select(Order).where(Order.buyer_id == conv.buyer_id).order_by(Order.created_at.desc()).limit(1)
     ).scalar_one_or_none()

@@ -1,13 +1,17 @@
 """Suggested replies for the agent: for each buyer message, the top three quick-phrases.
 
 The NLU's top intents (by confidence) each contribute their first phrase that can be filled
-with what the shop knows — shop facts and the buyer's latest order — so the agent sends one
-with a click, or edits it first.
+with what the shop knows — shop facts and the buyer's order — so the agent sends one with a
+click, or edits it first. What only the bot says is never offered to a person: "正在为您转接
+人工客服" to a buyer who already has one, their place in the queue. A buyer asking for a
+person is greeted by the person instead.
 """
 
 from __future__ import annotations
 
 import random
+import re
+import string
 from dataclasses import asdict, dataclass
 from typing import Dict, List, Optional, Sequence
 
@@ -15,10 +19,28 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.shop.config import ShopConfig
-from bot.shop.phrases import PhraseError, library, shop_slots
+from bot.shop.phrases import library, shop_slots
 from bot.store.models import Buyer, Order
 
 SUGGESTIONS = 3
+
+# Words of the bot's hand-over lines: a person answering the buyer does not say them.
+HANDOFF_WORDS = re.compile(
+    "转接|转人工|人工客服|请人工|客服同事|您排在|排队更新|请主管|主管来|转给售后|转过去|帮您找人工|“人工”"
+)
+# What a person answers instead of the bot's phrases for an intent.
+PERSON_PHRASES: Dict[str, Sequence[str]] = {"ask_human": ("agent.joined",)}
+
+
+def confidence_label(confidence: float) -> str:
+    """How sure the NLU is, as an agent reads it: 高 / 中 / 低, or nothing when it is a guess."""
+    if confidence >= 0.8:
+        return "高"
+    if confidence >= 0.5:
+        return "中"
+    if confidence >= 0.2:
+        return "低"
+    return ""
 
 
 @dataclass
@@ -32,15 +54,17 @@ class Suggestion:
         return asdict(self)
 
 
-def order_slots(session: Session, buyer_id: str, cfg: ShopConfig) -> Dict[str, object]:
-    """Slots the buyer's latest order can fill."""
+def order_slots(session: Session, buyer_id: str, cfg: ShopConfig, order_id: Optional[str] = None) -> Dict[str, object]:
+    """Slots the buyer's order can fill: the one named (when it is theirs), else their latest."""
     slots: Dict[str, object] = {}
     buyer = session.get(Buyer, buyer_id)
     if buyer is not None:
         slots["buyer_nick"] = buyer.nick
-    order = session.execute(
-        select(Order).where(Order.buyer_id == buyer_id).order_by(Order.created_at.desc()).limit(1)
-    ).scalar_one_or_none()
+    order = session.get(Order, order_id) if order_id else None
+    if order is None or order.buyer_id != buyer_id:
+        order = session.execute(
+            select(Order).where(Order.buyer_id == buyer_id).order_by(Order.created_at.desc()).limit(1)
+        ).scalar_one_or_none()
     if order is not None:
         courier = cfg.couriers.get(order.express)
         slots.update(
@@ -52,10 +76,17 @@ def order_slots(session: Session, buyer_id: str, cfg: ShopConfig) -> Dict[str, o
 
 
 def suggest(
-    session: Session, cfg: ShopConfig, buyer_id: str, ranking: Sequence[Dict[str, object]], seed: str = ""
+    session: Session,
+    cfg: ShopConfig,
+    buyer_id: str,
+    ranking: Sequence[Dict[str, object]],
+    seed: str = "",
+    order_id: Optional[str] = None,
+    extra: Optional[Dict[str, object]] = None,
 ) -> List[Suggestion]:
-    """Up to three phrases for the most likely intents, most confident first."""
-    values = {**shop_slots(), **order_slots(session, buyer_id, cfg)}
+    """Up to three phrases a person can send for the most likely intents, most confident first
+    (`extra`: slots the workbench knows, like the agent's own name)."""
+    values = {**shop_slots(), **order_slots(session, buyer_id, cfg, order_id), **(extra or {})}
     rng = random.Random(seed)
     readings = [
         (str(r.get("name")), float(r.get("confidence") or 0.0))
@@ -68,7 +99,7 @@ def suggest(
     for per_intent in (1, None):
         for intent, confidence in readings:
             taken = sum(1 for s in found if s.intent == intent)
-            for phrase in library().for_intent(intent):
+            for phrase in _phrases_for(intent):
                 if len(found) >= SUGGESTIONS:
                     return found
                 if (per_intent is not None and taken >= per_intent) or any(s.phrase_id == phrase.id for s in found):
@@ -80,8 +111,29 @@ def suggest(
     return found
 
 
+def _phrases_for(intent: str):
+    if intent in PERSON_PHRASES:
+        return [library().get(phrase_id) for phrase_id in PERSON_PHRASES[intent]]
+    return library().for_intent(intent)
+
+
 def _fill(phrase_id: str, values: Dict[str, object], rng: random.Random) -> Optional[str]:
-    try:
-        return library().render(phrase_id, values, rng=rng)
-    except PhraseError:  # needs something only the conversation can say (a ticket number…)
+    """A variant of the phrase a person can send, filled; None if it needs something only the
+    conversation can say (a ticket number…) or every variant is a hand-over line."""
+    variants = [v for v in library().get(phrase_id).variants if not HANDOFF_WORDS.search(v)]
+    if not variants:
         return None
+    variant = rng.choice(variants)
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(variant) if name]
+    except ValueError:
+        return None
+    if any(values.get(name) in (None, "") for name in names):
+        return None
+    return variant.format_map({k: _text(v) for k, v in values.items()})
+
+
+def _text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -151,6 +151,13 @@ class Reminders(BaseModel):
     delay_watch_hours: int = 48  # unshipped orders this close to the shipping limit are on the watch list
 
 
+class Workbench(BaseModel):
+    """The agents' workbench: a buyer's wait turns orange at half the platform's response-time
+    target and red near it (bot/console/static/workbench.js)."""
+
+    response_target_seconds: int = Field(30, ge=5, le=3600)
+
+
 class ShopConfig(BaseModel):
     shop_id: str
     name: str
@@ -170,6 +177,7 @@ class ShopConfig(BaseModel):
     bulk_order_min_quantity: int = 20
     handoff: Handoff = Field(default_factory=Handoff)
     peak: Peak
+    workbench: Workbench = Field(default_factory=Workbench)
 
     @validator("cutoff")
     def cutoff_is_time(cls, v: str) -> str:

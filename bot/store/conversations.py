@@ -6,15 +6,31 @@ chat can be replayed, audited and used as training material — whatever crashes
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from datetime import datetime
+from typing import Dict, Iterable, List, Optional, Tuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot import clock
-from bot.store.models import Buyer, Conversation, Direction, Handler, Message, Sender, Shop, ShopMode
+from bot.store.models import (
+    Buyer,
+    Conversation,
+    ConversationState,
+    Direction,
+    Handler,
+    Message,
+    Sender,
+    Shop,
+    ShopMode,
+)
+
+# Message kinds that are not words to read or answer: a buyer entering the shop, the shop's
+# own notices (queue updates, an agent joining).
+NOT_READ = ("enter_shop",)
+NOTICE = "notice"
 
 
 def conversation_for(session: Session, shop_id: str, buyer_id: str, nick: Optional[str] = None) -> Conversation:
@@ -109,7 +125,12 @@ def record_inbound(
         .on_conflict_do_nothing(index_elements=["conversation_id", "message_id"])
     ).rowcount
     if inserted:
-        session.execute(update(Conversation.__table__).where(Conversation.id == conv.id).values(last_message_at=now))
+        # A buyer writing again reopens a conversation an agent marked waiting or resolved.
+        session.execute(
+            update(Conversation.__table__)
+            .where(Conversation.id == conv.id)
+            .values(last_message_at=now, state=ConversationState.OPEN.value)
+        )
     return bool(inserted)
 
 
@@ -202,3 +223,94 @@ def label(session: Session, conversation_id: int, message_id: str, intent: str, 
 def shop_mode(session: Session, shop_id: str) -> ShopMode:
     shop = session.get(Shop, shop_id)
     return shop.mode if shop is not None else ShopMode.AUTO
+
+
+# --- what an agent has read and who is waiting (the workbench's list) ---------------------------
+
+
+def mark_read(session: Session, conversation_id: int, now: datetime) -> int:
+    """A person read the buyer's messages in this conversation (the buyer's page shows 已读);
+    the number newly marked."""
+    return session.execute(
+        update(Message)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.direction == Direction.IN,
+            Message.read_at.is_(None),
+        )
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def unread_counts(session: Session, conversation_ids: Iterable[int]) -> Dict[int, int]:
+    """Buyer messages no person has read yet, by conversation (absent: none)."""
+    ids = list(conversation_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Message.conversation_id, func.count(Message.id))
+        .where(
+            Message.conversation_id.in_(ids),
+            Message.direction == Direction.IN,
+            Message.read_at.is_(None),
+            Message.kind.notin_(NOT_READ),
+        )
+        .group_by(Message.conversation_id)
+    ).all()
+    return {conv_id: count for conv_id, count in rows}
+
+
+def last_messages(session: Session, conversation_ids: Iterable[int]) -> Dict[int, Message]:
+    """Each conversation's latest message."""
+    ids = list(conversation_ids)
+    if not ids:
+        return {}
+    inner = aliased(Message)
+    newest = select(func.max(inner.id)).where(inner.conversation_id.in_(ids)).group_by(inner.conversation_id)
+    found = session.execute(select(Message).where(Message.id.in_(newest.scalar_subquery().correlate(None)))).scalars()
+    return {m.conversation_id: m for m in found}
+
+
+def waiting_since(session: Session, conversation_ids: Iterable[int]) -> Dict[int, Message]:
+    """Each conversation's oldest buyer message nobody has answered yet (absent: nobody waits).
+
+    An answer is an agent's reply, or the bot's — but not what the bot said after the buyer
+    was handed to a person (queued_at): "正在为您转接" leaves the buyer waiting for the person,
+    and the shop's notices answer nothing.
+    """
+    ids = list(conversation_ids)
+    if not ids:
+        return {}
+    buyer, answer = aliased(Message), aliased(Message)
+    answered_up_to = (
+        select(func.coalesce(func.max(answer.id), 0))
+        .where(
+            answer.conversation_id == buyer.conversation_id,
+            answer.direction == Direction.OUT,
+            answer.kind != NOTICE,
+            or_(
+                answer.sender == Sender.AGENT,
+                and_(
+                    answer.sender == Sender.BOT,
+                    or_(Conversation.queued_at.is_(None), answer.created_at < Conversation.queued_at),
+                ),
+            ),
+        )
+        .correlate(buyer, Conversation)
+        .scalar_subquery()
+    )
+    oldest = (
+        select(func.min(buyer.id))
+        .join(Conversation, Conversation.id == buyer.conversation_id)
+        .where(
+            buyer.conversation_id.in_(ids),
+            buyer.direction == Direction.IN,
+            buyer.kind.notin_(NOT_READ),
+            buyer.id > answered_up_to,
+        )
+        .group_by(buyer.conversation_id)
+        .scalar_subquery()
+        .correlate(None)
+    )
+    return {m.conversation_id: m for m in session.execute(select(Message).where(Message.id.in_(oldest))).scalars()}
