@@ -589,3 +589,15 @@ def test_the_workbench_api_refuses_in_chinese(servers, shift):
 def test_the_websocket_refuses_with_chinese_reasons():
     assert _refusal(casework.NotAllowed("这位买家不在你的接待中：请先接管")).startswith("这位买家")
     assert _refusal(KeyError("conversation_id")) == "请求格式不对，请刷新页面后再试"
+
+
+@pytest.mark.servers
+@pytest.mark.browser
+def test_the_queue_page_shows_no_codes(browser, servers, shift):  # noqa: F811
+    waiting = new_buyer()
+    assert console_post(servers, console_event(waiting, "我要退款 转人工")).status_code == 200
+    page = log_in(browser, servers, "laowang")
+    page.goto(servers.urls["console"] + "/queue")
+    page.locator("#waiting tr", has_text="访客" + waiting[-4:]).wait_for(timeout=15000)
+    assert "售后" in page.inner_text("#waiting") and "买家要求人工" in page.inner_text("#waiting")
+    assert _visible_text_has_no_codes(page) == []
