@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 from bot import rehearsal, scale, settings
@@ -18,10 +19,12 @@ from bot.nlu.priors import IntentMixError, shop_mix
 from bot.nlu.training import ensure_model, model_path, rasa_bin
 from bot.seed import DEMO_LOGINS, DEMO_PASSWORD, demo_passwords_left, is_seeded, reset_and_seed
 from bot.servers import Ports, Servers, refusals
+from bot.service import reports
 from bot.shop import staffing
 from bot.shop.config import ShopConfigError, load_shop
 from bot.shop.phrases import PhraseError, load_library
 from bot.store import migrate
+from bot.store.db import session_scope
 
 
 def cmd_check(_: argparse.Namespace) -> int:
@@ -292,6 +295,27 @@ def _rehearsed_resolution() -> float | None:
         return None
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """The manager's daily summary (bot/service/reports.py): printed as markdown, saved with a chart."""
+    cfg = load_shop()
+    try:
+        day = datetime.strptime(args.day, "%Y-%m-%d").date()
+    except ValueError:
+        print(f"error: --day {args.day!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
+        return 2
+    with session_scope() as session:
+        report = reports.build(session, cfg, cfg.shop_id, day)
+    text = reports.markdown(report, cfg.name)
+    print(text)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    md, png = out / f"report-{day.isoformat()}.md", out / f"report-{day.isoformat()}.png"
+    md.write_text(text, encoding="utf-8")
+    reports.chart(report, png)
+    print(f"saved: {md} and {png}")
+    return 0
+
+
 def cmd_rehearse(args: argparse.Namespace) -> int:
     """Replay the Double 11 night at N× speed through the console channel of the running stack."""
     cfg = load_shop()
@@ -390,6 +414,10 @@ def main(argv: list[str] | None = None) -> int:
         "--chart", default=None, metavar="PNG", help="also draw agents per hour, e.g. reports/staffing.png"
     )
     staff.set_defaults(func=cmd_staffing)
+    rep = sub.add_parser("report", help="the manager's daily summary: printed, saved as markdown and a PNG")
+    rep.add_argument("--day", required=True, metavar="YYYY-MM-DD", help="the day, in shop time")
+    rep.add_argument("--out", default="reports/daily", metavar="DIR", help="where report-DAY.md/.png go")
+    rep.set_defaults(func=cmd_report)
     reh = sub.add_parser("rehearse", help="replay the Double 11 night at N× speed against the running stack")
     reh.add_argument("--speed", type=float, default=10, help="times faster than the night (default 10)")
     reh.add_argument(

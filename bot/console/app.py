@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.console import auth, operations, rasa_client, store_page, trainer, workbench
+from bot.console import auth, operations, rasa_client, reports, store_page, trainer, workbench
 from bot.console.auth import STATIC
 
 
@@ -21,5 +21,6 @@ def create_app() -> web.Application:
     workbench.add_routes(app)
     trainer.add_routes(app)
     operations.add_routes(app)
+    reports.add_routes(app)
     app.router.add_static("/static", STATIC)
     return app
