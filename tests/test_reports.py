@@ -327,3 +327,18 @@ def test_the_reports_page_for_a_supervisor_only(servers, browser, tmp_path):  # 
     page.fill("#from", "2026-11-19")
     page.click("#apply")
     page.wait_for_function("document.getElementById('span').textContent.includes('11月19日')")
+
+
+def test_a_reply_is_credited_to_the_agent_who_wrote_it(shop_db):
+    """A buyer helped by 阿杰, then given back to the bot with no transfer: the reply names its
+    agent (messages.agent_id), so the report still credits 阿杰 — not 未记录的客服."""
+    jie = Agent(shop_id=shop().shop_id, login="jie", name="阿杰", password_hash="x", role=Role.AGENT, skills=[])
+    shop_db.add(jie)
+    shop_db.flush()
+    _conv(shop_db, "b7", "阿七", [
+        (at("11:00:00"), B, "转人工", {"intent": "ask_human"}),
+        (at("11:00:30"), AG, "亲，我是阿杰", {"edited": True, "agent_id": jie.id}),
+    ], handoff_reason=HandoffReason.ASKED, queued_at=at("11:00:00"), handled_by=Handler.BOT)  # fmt: skip
+    r = reports.build(shop_db, shop(), shop().shop_id, DAY)
+    credited = {a.name: a.replies for a in r.agents if a.agent_id is not None}
+    assert credited == {"阿杰": 1}

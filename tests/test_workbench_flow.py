@@ -481,6 +481,8 @@ def test_an_agents_shift_on_the_workbench(browser, servers, shift):  # noqa: F81
         sent = s.execute(select(Message).where(Message.conversation_id == conv_id, Message.sender == "agent")
                          .order_by(Message.id.desc())).scalars().first()  # fmt: skip
     assert order_id in sent.text and sent.phrase_id == "aftersales.nothing_to_withdraw" and sent.edited is False
+    with session_scope() as s:  # the reply names who wrote it
+        assert s.execute(select(Agent.login).where(Agent.id == sent.agent_id)).scalar_one() == "xiaomei"
     # Shift+Enter is a new line, not a send
     mei.keyboard.type("第一行")
     mei.keyboard.press("Shift+Enter")

@@ -311,7 +311,8 @@ def message_json(session: Session, buyer_id: str, m: Message, agent_name: str) -
         "at": m.created_at.isoformat(timespec="seconds"),
     }
     if m.sender == Sender.AGENT:
-        data["agent"] = agent_name
+        author = session.get(Agent, m.agent_id) if m.agent_id is not None else None
+        data["agent"] = author.name if author is not None else agent_name
     card = _card(session, buyer_id, m)
     if card is not None:
         data["card"] = card

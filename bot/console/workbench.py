@@ -567,7 +567,7 @@ async def send_reply(agent_id: int, data: Dict[str, Any]) -> Dict[str, Any]:
         conv = casework.own_conversation(session, agent, data.get("conversation_id"))
         conversations.mark_read(session, conv.id, now)  # answering is reading
         msg = conversations.record(session, conv, Direction.OUT, Sender.AGENT, text)
-        msg.phrase_id, msg.intent, msg.edited = phrase_id, intent, bool(data.get("edited"))
+        msg.phrase_id, msg.intent, msg.edited, msg.agent_id = phrase_id, intent, bool(data.get("edited")), agent.id
         sent = {"type": "sent", "conversation_id": conv.id, "message": inbox.message_json(msg, None, now)}
         message_db_id = msg.id
     if delivery.callback_url():

@@ -279,11 +279,14 @@ def build(
     authors: Dict[int, Optional[int]] = {}
 
     def _agent_of(m: Optional[Message], c: Conversation) -> Optional[int]:
-        """Who sent an agent message (messages do not name the agent): the colleague of the
-        last transfer before it, else the one who transferred it away after it, else the
-        conversation's agent now; UNRECORDED once it went back to the bot with no transfer)."""
+        """Who sent an agent message: the agent recorded on it. For replies stored before
+        migration 0006 recorded it: the colleague of the last transfer before it, else the one
+        who transferred it away after it, else the conversation's agent now (UNRECORDED once it
+        went back to the bot with no transfer)."""
         if m is None:
             return None
+        if m.agent_id is not None:  # recorded since migration 0006
+            return m.agent_id
         if m.id not in authors:
             notes = transfers.get(c.id, [])
             before = [n for n in notes if n.created_at <= m.created_at]

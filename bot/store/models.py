@@ -469,6 +469,7 @@ class Message(Base):
     # For agent replies: sent as suggested (False) or edited/typed by the agent (True) — with
     # phrase_id and intent, a label for the trainers.
     edited = Column(Boolean)
+    agent_id = Column(Integer, ForeignKey("agents.id"))  # for agent replies: who wrote it
     answered_at = Column(DateTime)  # for buyer messages: when the bot's replies were stored
     read_at = Column(DateTime)  # for buyer messages: when a person (an agent) first read it — 已读
     created_at = Column(DateTime, nullable=False, default=datetime.utcnow)
