@@ -244,7 +244,9 @@ def test_disputes_and_bad_review_threats(day):
     assert d["conversations"] == 1  # C3
     assert d["words"] == [{"word": "12315", "count": 1}, {"word": "差评", "count": 1}]  # both in shop.yml's list
     assert (d["bad_review_threats"], d["dispute_word_messages"]) == (1, 1)
-    assert d["messages"][0]["buyer"] == "b3" and set(d["messages"][0]["words"]) == {"12315", "差评"}
+    assert (d["messages"][0]["buyer"], d["messages"][0]["nick"]) == ("b3", "阿三") and set(
+        d["messages"][0]["words"]
+    ) == {"12315", "差评"}
 
 
 def test_one_agent_and_a_range(day):

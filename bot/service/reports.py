@@ -519,6 +519,14 @@ def build(
                         "text": mask_phones(m.text or "")[:120],
                     }
                 )
+    flagged_ids = {f["buyer"] for f in flagged}
+    flagged_nicks = (
+        dict(session.execute(select(Buyer.id, Buyer.nick).where(Buyer.id.in_(flagged_ids))).all())
+        if flagged_ids
+        else {}
+    )
+    for f in flagged:  # the page shows buyers by their nick, never by an id
+        f["nick"] = flagged_nicks.get(f["buyer"]) or f["buyer"]
     disputes = {
         "conversations": reasons.get(HandoffReason.DISPUTE, 0),
         "words": [{"word": w, "count": n} for w, n in sorted(words.items(), key=lambda kv: (-kv[1], kv[0]))],
@@ -638,7 +646,7 @@ def table(report: Report, name: str) -> Tuple[List[str], List[List[object]]]:
         rows = [[x["nick"], x["label"], x["at"], x["served_by"]] for x in report.lost]
     elif name == "disputes":
         head = ["买家", "时间", "触发词", "内容"]
-        rows = [[d["buyer"], d["at"], "、".join(d["words"]), d["text"]] for d in report.disputes["messages"]]
+        rows = [[d["nick"], d["at"], "、".join(d["words"]), d["text"]] for d in report.disputes["messages"]]
     else:
         raise ReportError("没有这张表")
     return head, rows
