@@ -26,7 +26,7 @@ class ActionAnswer(ShopAction):
         if topic:
             record_gap(ctx.session, ctx.shop_id, ctx.buyer_id, topic, ctx.text, ctx.now, ctx.message_id, intent)
             return [Reply("dialogue.not_sure", {"topic": topic})]
-        phrases = library().for_intent(intent) or library().for_intent("out_of_scope")
+        phrases = library(ctx.shop_id).for_intent(intent) or library(ctx.shop_id).for_intent("out_of_scope")
         if ctx.in_peak:
             phrases = sorted(phrases, key=lambda p: p.category != PEAK_CATEGORY)
         return [Reply(phrases[0].id)]
@@ -41,7 +41,11 @@ class ActionGoodbye(ShopAction):
         replies = [Reply("closing.goodbye")]
         received = ctx.session.execute(
             select(Order.id)
-            .where(Order.buyer_id == ctx.buyer_id, Order.status.in_([OrderStatus.SIGNED, OrderStatus.COMPLETED]))
+            .where(
+                Order.shop_id == ctx.shop_id,
+                Order.buyer_id == ctx.buyer_id,
+                Order.status.in_([OrderStatus.SIGNED, OrderStatus.COMPLETED]),
+            )
             .limit(1)
         ).first()
         if received:

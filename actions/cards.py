@@ -2,15 +2,13 @@
 
 from typing import List
 
-from sqlalchemy import select
-
 from actions.aftersales import ActionQualityComplaint, answer_quality
 from actions.common import ShopAction
 from actions.context import Context
-from bot.shop.catalogue import product_card
+from bot.shop.catalogue import product_by_sku, product_card
 from bot.shop.orders import describe
 from bot.shop.replies import Reply
-from bot.store.models import HandoffReason, Product
+from bot.store.models import HandoffReason
 
 
 class ActionProductCard(ShopAction):
@@ -20,7 +18,7 @@ class ActionProductCard(ShopAction):
 
     def answer(self, ctx: Context) -> List[Reply]:
         sku = ctx.entity("product_sku")
-        product = ctx.session.execute(select(Product).where(Product.sku == sku)).scalar_one_or_none()
+        product = product_by_sku(ctx.session, ctx.shop_id, sku)
         if product is None:
             return [Reply("dialogue.ask_product")]
         return [product_card(product)]

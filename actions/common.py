@@ -48,7 +48,7 @@ def send(dispatcher: CollectingDispatcher, ctx: Context, replies: List[Reply]) -
     if not replies:
         return
     # The variant rotates per message (not per event count: the tracker is a window, its length stalls).
-    dispatcher.utter_message(text=render(replies, f"{ctx.buyer_id}:{ctx.message_id}"))
+    dispatcher.utter_message(text=render(replies, f"{ctx.buyer_id}:{ctx.message_id}", ctx.shop_id))
     reason = next((r.handoff_reason for r in replies if r.handoff_reason), None)
     if reason:  # the phrase already tells the buyer a person will follow up
         hand_off_for(ctx.session, ctx.cfg, ctx.shop_id, ctx.buyer_id, reason, ctx.recent_intents, ctx.now)
@@ -73,7 +73,7 @@ class ShopAction(Action, ABC):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         with session_scope() as session:
-            ctx = Context(tracker, session, clock.now(), shop())
+            ctx = Context(tracker, session, clock.now(), shop(_event_shop(tracker)))
             label_inbound(ctx)
             ctx.remember_topic()
             replies = (
@@ -92,6 +92,12 @@ class ShopAction(Action, ABC):
     def named(cls, action_name: str) -> Optional["ShopAction"]:
         """The action with this name (every action module is loaded by the action server)."""
         return next((sub() for sub in _concrete(cls) if sub.action_name == action_name), None)
+
+
+def _event_shop(tracker: Tracker) -> Optional[str]:
+    """The shop the buyer's message came to, as the console channel sent it with the message
+    (None on the development REST channel: the default shop)."""
+    return (tracker.latest_message.get("metadata") or {}).get("shop_id") or None
 
 
 def listen_next(tracker: Tracker, events: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
@@ -189,4 +195,4 @@ def welcome_first(ctx: Context, replies: List[Reply]) -> List[Reply]:
     if ctx.intent == "greet" or ctx.welcomed() or without_opening(ctx.text, [])[0] == ctx.text:
         return replies
     ctx.set_slot("welcomed", True)
-    return welcome_reply(ctx.session, ctx.buyer_id, ctx.in_peak) + replies
+    return welcome_reply(ctx.session, ctx.shop_id, ctx.buyer_id, ctx.in_peak) + replies

@@ -25,13 +25,12 @@ from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.nlu.intents import INTENT_AREAS
 from bot.service import peak_watch
 from bot.service.handoff import handoff_replies
-from bot.shop.catalogue import find_product
+from bot.shop.catalogue import find_product, product_by_sku
 from bot.shop.config import ShopConfig
 from bot.shop.orders import choose_order
 from bot.shop.phrases import library
@@ -58,7 +57,9 @@ class Context:
 
     @property
     def buyer_id(self) -> str:
-        return self.tracker.sender_id
+        """The platform's buyer id: sent with the message (the tracker of a buyer of a tenant
+        shop is keyed by shop and buyer), else the tracker's sender."""
+        return self.metadata.get("buyer_id") or self.tracker.sender_id
 
     @property
     def metadata(self) -> Dict[str, Any]:
@@ -67,7 +68,9 @@ class Context:
 
     @property
     def shop_id(self) -> str:
-        return self.metadata.get("shop_id") or self.cfg.shop_id
+        """The shop the message came to: cfg is that shop's config (actions/common.py reads
+        the shop id from the event's metadata; the default shop without one)."""
+        return self.cfg.shop_id
 
     @property
     def message_id(self) -> Optional[str]:
@@ -156,6 +159,7 @@ class Context:
         """The order the buyer means; remembers it for the rest of the chat."""
         choice = choose_order(
             self.session,
+            self.shop_id,
             self.buyer_id,
             intent or self.intent,
             order_id=self.entity("order_id"),
@@ -175,7 +179,7 @@ class Context:
             return named
         sku = self.slot("product_sku")
         if sku:
-            found = self.session.execute(select(Product).where(Product.sku == sku)).scalar_one_or_none()
+            found = product_by_sku(self.session, self.shop_id, sku)
             if found is not None:
                 return found
         if order is not None and order.items:
@@ -213,7 +217,8 @@ class OrderLookup:
     ask: List[Reply]
 
 
-def render(replies: List[Reply], seed: str) -> str:
+def render(replies: List[Reply], seed: str, shop_id: Optional[str] = None) -> str:
     """Replies become one chat message: buyers read one bubble, not four in a row."""
     rng = random.Random(seed)  # the variant rotates per buyer and turn, but is repeatable
-    return "\n".join(library().render(r.phrase_id, r.slots, rng=rng) for r in replies)
+    phrases = library(shop_id)
+    return "\n".join(phrases.render(r.phrase_id, r.slots, rng=rng) for r in replies)

@@ -20,6 +20,7 @@ from bot.shop import aftersales
 from bot.shop.catalogue import find_product, product_answer
 from bot.shop.contacts import parse_contact
 from bot.shop.order_changes import new_contact_reply
+from bot.shop.orders import shop_order
 from bot.shop.replies import Reply
 from bot.store import conversations
 from bot.store.models import AfterSaleTicket, Handler, Order, TicketKind, TicketStatus
@@ -45,6 +46,7 @@ def withdraw_request(ctx: Context) -> Optional[List[Reply]]:
         select(AfterSaleTicket)
         .join(Order)
         .where(
+            Order.shop_id == ctx.shop_id,
             Order.buyer_id == ctx.buyer_id,
             AfterSaleTicket.kind.in_([TicketKind.REFUND, TicketKind.RETURN]),
             AfterSaleTicket.status.in_([TicketStatus.OPEN, TicketStatus.DONE]),
@@ -74,7 +76,7 @@ def awaited_answer(ctx: Context) -> Optional[List[Reply]]:
     compensation."""
     awaiting = ctx.awaiting
     kind = awaiting.get("kind")
-    order = ctx.session.get(Order, awaiting["order_id"]) if awaiting.get("order_id") else None
+    order = shop_order(ctx.session, ctx.shop_id, awaiting.get("order_id"), ctx.buyer_id)
     if kind == "address" and order is not None:
         contact = parse_contact(ctx.text)
         if contact is None:

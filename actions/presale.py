@@ -115,6 +115,6 @@ class ActionPayment(ShopAction):
     def answer(self, ctx: Context) -> List[Reply]:
         if not _PAID.search(ctx.text):
             return [Reply("payment.help")]
-        order = ctx.order_for("ask_payment").order or latest_paid(ctx.session, ctx.buyer_id)
+        order = ctx.order_for("ask_payment").order or latest_paid(ctx.session, ctx.shop_id, ctx.buyer_id)
         courier = ctx.cfg.couriers.get(order.express if order else ctx.cfg.default_express)
         return confirmation_reply(order, courier.name if courier else ctx.cfg.courier_names)

@@ -13,4 +13,4 @@ class ActionWelcome(ShopAction):
 
     def answer(self, ctx: Context) -> List[Reply]:
         ctx.set_slot("welcomed", True)
-        return welcome_reply(ctx.session, ctx.buyer_id, ctx.in_peak)
+        return welcome_reply(ctx.session, ctx.shop_id, ctx.buyer_id, ctx.in_peak)

@@ -17,23 +17,54 @@ from bot import rehearsal, scale, settings
 from bot.nlu import evaluation as ev
 from bot.nlu.priors import IntentMixError, shop_mix
 from bot.nlu.training import ensure_model, model_path, rasa_bin
-from bot.seed import DEMO_LOGINS, DEMO_PASSWORD, demo_passwords_left, is_seeded, reset_and_seed
+from bot.seed import (
+    DEMO_LOGINS,
+    DEMO_PASSWORD,
+    ShopAddError,
+    add_shop,
+    demo_passwords_left,
+    ensure_shop_rows,
+    is_seeded,
+    reset_and_seed,
+)
 from bot.servers import Ports, Servers, refusals
 from bot.service import reports
 from bot.shop import staffing
-from bot.shop.config import ShopConfigError, load_shop
+from bot.shop.config import ShopConfigError, load_shop, shop, shop_dir, shop_ids
 from bot.shop.phrases import PhraseError, load_library
 from bot.store import migrate
 from bot.store.db import session_scope
 
 
 def cmd_check(_: argparse.Namespace) -> int:
-    """Validate shop.yml and the phrase library, as the servers do at start-up."""
+    """Validate shop.yml and the phrase library, as the servers do at start-up — and every
+    other shop's (shops/<shop_id>/)."""
     cfg = load_shop()
     lib = load_library()
     shop_mix()  # the intent mix the classifier expects, if the shop sets its own
     print(f"shop.yml OK: {cfg.name}, {len(cfg.couriers)} couriers")
     print(f"responses/ OK: {len(lib.phrases)} phrases")
+    for shop_id in shop_ids()[1:]:
+        tenant = shop(shop_id)
+        own = load_library(overrides=shop_dir(shop_id) / "responses", shop_id=shop_id)
+        print(f"shops/{shop_id}/ OK: {tenant.name}, {len(tenant.couriers)} couriers, {len(own.phrases)} phrases")
+    return 0
+
+
+def cmd_shop(args: argparse.Namespace) -> int:
+    """`xiaoer shop add <id> --name …`: a new shop on this server; `xiaoer shop list`."""
+    if args.shop_command == "list":
+        for shop_id in shop_ids():
+            print(f"{shop_id}\t{shop(shop_id).name}")
+        return 0
+    try:
+        path = add_shop(args.shop_id, args.name, args.short_name)
+    except (ShopAddError, ShopConfigError) as err:
+        print(f"xiaoer shop add: {err}", file=sys.stderr)
+        return 2
+    print(f"added shop {args.shop_id} ({args.name}) to {settings.database_url()}")
+    print(f"  its facts: {path} — edit them, then `xiaoer check`")
+    print(f"  its own phrases: {path.parent / 'responses'}/*.yml (same ids as responses/)")
     return 0
 
 
@@ -177,6 +208,7 @@ def _run(args: argparse.Namespace, backing: "scale.Backing | None") -> int:
     if not is_seeded():
         reset_and_seed()
         print("seeded the demo shop")
+    ensure_shop_rows()
     problems = refusals(args.host, demo_passwords_left())
     if problems:
         print(f"refusing to listen on {args.host}:\n  - " + "\n  - ".join(problems), file=sys.stderr)
@@ -350,6 +382,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="xiaoer", description="店小二: the shop's chat assistant")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("check", help="validate shop.yml and the phrase library").set_defaults(func=cmd_check)
+    shops = sub.add_parser("shop", help="the shops this server serves")
+    shop_sub = shops.add_subparsers(dest="shop_command", required=True)
+    add = shop_sub.add_parser("add", help="add a shop: shops/<id>/shop.yml, its phrases folder, its row")
+    add.add_argument("shop_id", help="lower-case letters, digits, _ or -")
+    add.add_argument("--name", required=True, help="the shop's name, as buyers read it")
+    add.add_argument("--short-name", dest="short_name", default=None)
+    shop_sub.add_parser("list", help="the configured shops")
+    shops.set_defaults(func=cmd_shop)
     seed = sub.add_parser("seed", help="create the demo shop's database")
     seed.add_argument("--reset", action="store_true", help="drop and recreate the shop data")
     seed.set_defaults(func=cmd_seed)

@@ -9,14 +9,16 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
+import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import clock, settings
 from bot.service.accounts import hash_password, password_matches
-from bot.shop.config import ShopConfig, shop
+from bot.shop.config import ShopConfig, ShopConfigError, is_shop, load_shop, shop, shop_dir, shop_ids, valid_shop_id
 from bot.shop.freight import freight_fee
 from bot.store import migrate
 from bot.store.db import session_scope
@@ -427,6 +429,153 @@ def _set_timeline(
         ]
 
 
+# --- the second demo shop: 拾叶茶舍, a tea shop (shops/shiye/) --------------------------------------
+# Tea has no sizes: a variant's "colour" is the grade or packing and its "size" the weight.
+TEA_PRODUCTS = [
+    # sku, title, category, price (yuan), material, washing (how to brew), variants, aliases, facts
+    ("TEA-LJ-01", "明前西湖龙井 特级", "绿茶", 168, "龙井43号 一芽一叶", "85℃水冲泡，3克配150毫升",
+     [("罐装", "100g"), ("罐装", "250g")], ["龙井", "明前茶"], {"保质期": "18个月，开封后请冷藏"}),
+    ("TEA-BLC-02", "洞庭碧螺春 一级", "绿茶", 98, "洞庭山群体种", "80℃水上投法",
+     [("袋装", "100g"), ("罐装", "200g")], ["碧螺春"], {"保质期": "18个月"}),
+    ("TEA-ZSXZ-03", "武夷正山小种 红茶", "红茶", 88, "桐木关小叶种", "95℃水冲泡，快出汤",
+     [("袋装", "250g"), ("礼盒", "500g")], ["正山小种", "小种红茶"], {"保质期": "24个月"}),
+    ("TEA-TGY-04", "安溪铁观音 浓香型", "乌龙茶", 128, "铁观音 传统焙火", "沸水冲泡，可泡七次",
+     [("罐装", "250g"), ("小泡袋", "7g*20")], ["铁观音", "观音"], {"保质期": "24个月"}),
+    ("TEA-BC-05", "福鼎白茶 寿眉饼", "白茶", 78, "福鼎大白 寿眉", "沸水冲泡或煮饮",
+     [("饼装", "350g")], ["寿眉", "白茶饼"], {"保质期": "可长期存放，越陈越香"}),
+]  # fmt: skip
+TEA_AGENTS = [
+    # login, name, skills, reception limit, role
+    ("xiaocha", "小茶", ["presale", "aftersale"], 10, Role.AGENT),
+    ("chaye", "茶叶姐", ["presale", "aftersale", "bulk"], 10, Role.SUPERVISOR),
+]
+TEA_STATUS_COUNTS: Dict[OrderStatus, int] = {
+    OrderStatus.UNPAID: 5,
+    OrderStatus.PAID: 10,
+    OrderStatus.SHIPPED: 10,
+    OrderStatus.SIGNED: 8,
+    OrderStatus.COMPLETED: 10,
+    OrderStatus.REFUNDING: 3,
+}
+TEA_PLACES = [
+    ("福建", "福州", "鼓楼区五四路"),
+    ("福建", "厦门", "思明区湖滨南路"),
+    ("浙江", "杭州", "上城区解放路"),
+    ("广东", "广州", "天河区体育西路"),
+    ("北京", "北京", "东城区东四北大街"),
+]
+
+
+def seed_tea_shop(session: Session, cfg: ShopConfig, now: datetime, rng_seed: int = 808) -> None:
+    """The tea shop beside the T-shirt brand: its own catalogue (no sizes), agents and orders.
+    Its buyers are platform buyers: the regular demo buyer (tb_regular) shops here too."""
+    rng = random.Random(rng_seed)
+    session.add(Shop(id=cfg.shop_id, name=cfg.name))
+    session.flush()
+    products: List[Tuple[Product, list]] = []
+    for sku, title, category, price, material, brewing, variants, aliases, facts in TEA_PRODUCTS:
+        product = Product(
+            shop_id=cfg.shop_id, sku=sku, title=title, category=category, price_fen=price * 100,
+            material=material, fit="standard", washing=brewing, aliases=aliases, facts=facts,
+        )  # fmt: skip
+        product.variants = [Variant(color=c, size=w, stock=rng.randint(0, 80)) for c, w in variants]
+        session.add(product)
+        products.append((product, variants))
+    password_hash = hash_password(DEMO_PASSWORD)
+    for login, name, skills, limit, role in TEA_AGENTS:
+        session.add(
+            Agent(shop_id=cfg.shop_id, login=login, name=name, skills=skills, max_sessions=limit, role=role,
+                  password_hash=password_hash, must_change_password=not settings.demo())
+        )  # fmt: skip
+    buyers: List[Buyer] = []
+    for bid, nick in [("tb_regular", "老顾客阿强"), *((f"tea_{i:03d}", f"爱喝茶的{i}号") for i in range(30))]:
+        buyer = session.get(Buyer, bid)
+        if buyer is None:
+            buyer = Buyer(id=bid, shop_id=cfg.shop_id, nick=nick, created_at=now - timedelta(days=rng.randint(30, 900)))
+            session.add(buyer)
+        buyers.append(buyer)
+    session.flush()
+    express_codes = list(cfg.couriers)
+    for status, count in TEA_STATUS_COUNTS.items():
+        for i in range(count):
+            buyer = buyers[0] if i == 0 else rng.choice(buyers[1:])  # tb_regular: one order in every state
+            place = rng.choice(TEA_PLACES)
+            product, variants = rng.choice(products)
+            grade, weight = rng.choice(variants)
+            item = OrderItem(product_id=product.id, color=grade, size=weight, quantity=rng.choice([1, 1, 2]),
+                             unit_price_fen=product.price_fen)  # fmt: skip
+            goods = item.unit_price_fen * item.quantity
+            order = Order(
+                id=_order_id(rng), shop_id=cfg.shop_id, buyer_id=buyer.id, status=status, goods_fen=goods,
+                freight_fen=int(freight_fee(cfg, place[0], goods / 100) * 100),
+                express=cfg.default_express if rng.random() < 0.7 else rng.choice(express_codes),
+                receiver_name=rng.choice(SURNAMES) + rng.choice(GIVEN), receiver_phone="1" + rng.choice("3578")
+                + "".join(str(rng.randint(0, 9)) for _ in range(9)), province=place[0], city=place[1],
+                address=f"{place[2]}{rng.randint(1, 999)}号", note="", items=[item],
+            )  # fmt: skip
+            _set_timeline(rng, order, status, now, cfg, place)
+            session.add(order)
+    session.flush()
+
+
+# Demo catalogues of the tenant shops in shops/<shop_id>/ (a shop added with `xiaoer shop add`
+# starts empty).
+TENANT_SEEDS = {"shiye": seed_tea_shop}
+
+
+def add_shop_row(session: Session, cfg: ShopConfig) -> bool:
+    """The shop's row in the database (its mode, its peak), if it has none yet."""
+    if session.get(Shop, cfg.shop_id) is not None:
+        return False
+    session.add(Shop(id=cfg.shop_id, name=cfg.name))
+    session.flush()
+    return True
+
+
+def ensure_shop_rows(url: str | None = None) -> List[str]:
+    """Every configured shop has its row (a shop added to shops/ while the database existed)."""
+    with session_scope(url) as session:
+        return [shop_id for shop_id in shop_ids() if add_shop_row(session, shop(shop_id))]
+
+
+class ShopAddError(Exception):
+    """`xiaoer shop add` cannot add this shop (bad id, already there)."""
+
+
+def add_shop(shop_id: str, name: str, short_name: str | None = None, url: str | None = None) -> Path:
+    """A new tenant shop: shops/<shop_id>/shop.yml (the default shop's facts as a start, with
+    its own id and name), an empty shops/<shop_id>/responses/ for its own phrases, and its row
+    in the database. Returns the config file to edit."""
+    if not valid_shop_id(shop_id):
+        raise ShopAddError(f"shop id {shop_id!r}: lower-case letters, digits, _ or -, at most 32")
+    if is_shop(shop_id):
+        raise ShopAddError(f"shop {shop_id!r} exists already")
+    if not name.strip() or len(name) > 64:
+        raise ShopAddError("--name: the shop's name, at most 64 characters")
+    folder = shop_dir(shop_id)
+    (folder / "responses").mkdir(parents=True, exist_ok=True)
+    text = settings.SHOP_CONFIG.read_text(encoding="utf-8")
+    raw = yaml.safe_load(text)
+    raw.update(shop_id=shop_id, name=name.strip(), short_name=(short_name or name.strip()[:8]))
+    header = (
+        f"# {name.strip()}: its own facts (schema: bot/shop/config.py), copied from the default shop's\n"
+        "# shop.yml by `xiaoer shop add` — edit them. Its own phrases go in responses/ here, over the\n"
+        "# shared responses/ (same ids).\n"
+    )
+    path = folder / "shop.yml"
+    path.write_text(header + yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    shop.cache_clear()
+    try:
+        load_shop(path)
+    except ShopConfigError:
+        path.unlink()
+        raise
+    migrate.upgrade(url)
+    with session_scope(url) as session:
+        add_shop_row(session, shop(shop_id))
+    return path
+
+
 def demo_passwords_left(url: str | None = None) -> bool:
     """Some agent still logs in with the demo password (refused off loopback: bot/servers.py)."""
     with session_scope(url) as session:
@@ -447,3 +596,9 @@ def reset_and_seed(url: str | None = None, now: datetime | None = None) -> None:
     migrate.upgrade(url)
     with session_scope(url) as session:
         seed(session, shop(), now or clock.now())
+        for shop_id in shop_ids()[1:]:
+            cfg = shop(shop_id)
+            if shop_id in TENANT_SEEDS:
+                TENANT_SEEDS[shop_id](session, cfg, now or clock.now())
+            else:
+                add_shop_row(session, cfg)

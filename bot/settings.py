@@ -13,6 +13,9 @@ ROOT = Path(os.environ.get("XIAOER_ROOT", Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("XIAOER_VAR", ROOT / "var"))
 SHOP_CONFIG = Path(os.environ.get("XIAOER_SHOP", ROOT / "shop.yml"))
 RESPONSES_DIR = Path(os.environ.get("XIAOER_RESPONSES", ROOT / "responses"))
+# The other shops served by the same server: shops/<shop_id>/shop.yml, with the shop's own
+# phrases in shops/<shop_id>/responses/*.yml over the shared responses/ (bot/shop/config.py).
+SHOPS_DIR = Path(os.environ.get("XIAOER_SHOPS", ROOT / "shops"))
 # The NLU training data: data/nlu/<area>/<intent>.yml (bot/nlu/intents.py), the lexicon,
 # the console events, and the trainers' labels.
 NLU_DATA = ROOT / "data" / "nlu"

@@ -26,7 +26,7 @@ from sanic.response import HTTPResponse
 
 from bot import clock, settings, signing
 from bot.service import agents, peak_watch
-from bot.shop.config import shop
+from bot.shop.config import is_shop, shop
 from bot.store import conversations
 from bot.store.db import session_scope
 from bot.store.models import Handler
@@ -61,6 +61,15 @@ class BadEvent(Exception):
         self.reason = reason
 
 
+def sender_key(event: Dict[str, Any]) -> str:
+    """Whose tracker and lock a message is: the buyer's, in the shop it came to. A buyer id is
+    the platform's, so the same buyer writing to two shops has two conversations and two
+    memories; the default shop keeps the bare buyer id (its trackers from before many shops)."""
+    if event["shop_id"] == shop().shop_id:
+        return event["buyer_id"]
+    return f"{event['shop_id']}/{event['buyer_id']}"
+
+
 def parse_event(body: bytes) -> Dict[str, Any]:
     """Check one inbound event; raises BadEvent with the HTTP status and a reason."""
     if len(body) > MAX_BODY_BYTES:
@@ -90,7 +99,7 @@ def parse_event(body: bytes) -> Dict[str, Any]:
     seq = event.get("seq")
     if "seq" in event and (not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= MAX_SEQ):
         raise BadEvent(400, f"seq must be a positive integer up to {MAX_SEQ} (the buyer's message number)")
-    if event["shop_id"] != shop().shop_id:
+    if not is_shop(event["shop_id"]):
         raise BadEvent(404, f"unknown shop: {event['shop_id'][:40]}")
     event["stored_text"], event["rasa_text"] = _read(event)
     if not _storable(event["stored_text"]) or not _storable(nick or "") or not _storable(event["message_id"]):
@@ -182,7 +191,7 @@ def _store_inbound(event: Dict[str, Any]) -> Stored:
         agents.route_inbound(session, conv, now)
         with_agent = conv.handled_by == Handler.AGENT
         bot_may_answer = with_agent and peak_watch.bot_may_answer(
-            conv, peak_watch.state(session, shop(), conv.shop_id, now)
+            conv, peak_watch.state(session, shop(conv.shop_id), conv.shop_id, now)
         )
         if with_agent and not bot_may_answer:
             conversations.mark_answered(session, conv.id, event["message_id"])  # delivered to a person
@@ -317,7 +326,7 @@ class ConsoleInput(InputChannel):
         message_id), to this replica or another, gets the replies already given."""
         if self._locks is None:
             self._locks = buyer_locks(settings.redis_url())
-        buyer, seq = event["buyer_id"], event.get("seq")
+        buyer, seq = sender_key(event), event.get("seq")
         async with self._locks.hold(buyer):
             stored = await asyncio.to_thread(_store_inbound, event)
             if stored.state == Inbound.ANSWERED:
@@ -344,7 +353,7 @@ class ConsoleInput(InputChannel):
         if agent is None or not agent.is_ready():
             return False
         parsed = await agent.parse_message(event["rasa_text"])
-        return peak_watch.bot_safe((parsed.get("intent") or {}).get("name"), shop())
+        return peak_watch.bot_safe((parsed.get("intent") or {}).get("name"), shop(event["shop_id"]))
 
     async def _answer_and_store(
         self, event: Dict[str, Any], stored: Stored, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -366,12 +375,13 @@ class ConsoleInput(InputChannel):
             UserMessage(
                 event["rasa_text"],
                 collector,
-                sender_id=event["buyer_id"],
+                sender_id=sender_key(event),
                 input_channel=self.name(),
                 message_id=event["message_id"],
                 # the actions label the stored message by conversation and message id
                 metadata={
                     "shop_id": event["shop_id"],
+                    "buyer_id": event["buyer_id"],
                     "buyer_nick": event.get("buyer_nick"),
                     "conversation_id": conversation_id,
                 },

@@ -58,21 +58,21 @@ def order(session, oid, buyer="alice", status=S.PAID, goods=79, province="浙江
 
 def test_an_id_in_the_message_wins_but_only_for_the_buyers_own_order(session):
     mine, theirs = order(session, "301"), order(session, "302", buyer="bob")
-    assert choose_order(session, "alice", "ask_ship_time", order_id="301").order is mine
-    other = choose_order(session, "alice", "ask_ship_time", order_id=theirs.id)
+    assert choose_order(session, "qingshan", "alice", "ask_ship_time", order_id="301").order is mine
+    other = choose_order(session, "qingshan", "alice", "ask_ship_time", order_id=theirs.id)
     assert other.order is None and other.ask[0].phrase_id == "orders.not_found"
 
 
 def test_the_one_fitting_order_is_taken_without_asking(session):
     order(session, "301", status=S.COMPLETED)
     shipped = order(session, "302", status=S.SHIPPED)
-    assert choose_order(session, "alice", "track_package").order is shipped
+    assert choose_order(session, "qingshan", "alice", "track_package").order is shipped
 
 
 def test_several_fitting_orders_are_listed_for_the_buyer_to_choose(session):
     order(session, "3000000000000001111", status=S.PAID, hours_ago=1)
     order(session, "3000000000000002222", status=S.UNPAID, hours_ago=3)
-    choice = choose_order(session, "alice", "ask_ship_time")
+    choice = choose_order(session, "qingshan", "alice", "ask_ship_time")
     assert choice.order is None and choice.ask[0].phrase_id == "orders.which"
     listing = choice.ask[0].slots["order_list"]
     assert "尾号1111" in listing and "尾号2222" in listing and listing.index("1111") < listing.index("2222")
@@ -81,7 +81,7 @@ def test_several_fitting_orders_are_listed_for_the_buyer_to_choose(session):
 def test_the_order_under_discussion_is_kept(session):
     order(session, "301")
     current = order(session, "302")
-    assert choose_order(session, "alice", "ask_ship_time", current_id="302").order is current
+    assert choose_order(session, "qingshan", "alice", "ask_ship_time", current_id="302").order is current
 
 
 def test_address_change_before_and_after_shipping(session):

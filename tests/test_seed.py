@@ -1,13 +1,14 @@
 """The demo shop's data: enough realistic data for every answer the bot gives."""
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
-from bot.seed import DEMO_BUYERS, PRODUCTS, STATUS_COUNTS
+from bot.seed import DEMO_BUYERS, PRODUCTS, STATUS_COUNTS, TEA_STATUS_COUNTS
 from bot.store.db import session_scope
 from bot.store.models import Agent, Order, OrderStatus, Product, Shipment, ShipmentStatus
 
-# Other tests add their own buyers (t_…) to the same database; the demo shop's are tb_….
-SEEDED = Order.buyer_id.like("tb\\_%", escape="\\")
+# Other tests add their own buyers (t_…) to the same database; the demo shop's are tb_…
+# (tb_regular shops in the second demo shop too: test_second_shop_has_its_own_orders).
+SEEDED = and_(Order.shop_id == "qingshan", Order.buyer_id.like("tb\\_%", escape="\\"))
 
 
 def test_catalogue_has_a_dozen_products_with_size_charts(db_url):
@@ -65,3 +66,18 @@ def test_agents_have_hashed_passwords(db_url):
         agents = s.execute(select(Agent)).scalars().all()
     assert len(agents) >= 3
     assert all(a.password_hash.startswith("$2") for a in agents)
+
+
+def test_second_shop_has_its_own_orders_products_and_agents(db_url):
+    """拾叶茶舍 (shops/shiye/): a tea shop beside the T-shirt brand, the regular buyer in both."""
+    with session_scope() as s:
+        tea = Order.shop_id == "shiye"
+        seeded = and_(tea, Order.buyer_id.like("te_\\_%", escape="\\") | (Order.buyer_id == "tb_regular"))
+        counts = dict(s.execute(select(Order.status, func.count()).where(seeded).group_by(Order.status)).all())
+        assert counts == TEA_STATUS_COUNTS
+        regular = s.execute(select(Order.status).where(tea, Order.buyer_id == "tb_regular")).scalars().all()
+        assert set(regular) == set(TEA_STATUS_COUNTS)
+        skus = s.execute(select(Product.sku).where(Product.shop_id == "shiye")).scalars().all()
+        assert skus and all(sku.startswith("TEA-") for sku in skus)
+        logins = s.execute(select(Agent.login).where(Agent.shop_id == "shiye")).scalars().all()
+        assert set(logins) >= {"xiaocha", "chaye"}

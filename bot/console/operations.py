@@ -27,9 +27,9 @@ from bot.console.workbench import HUB
 from bot.formatting import cn_time
 from bot.service import delivery, outreach, peak_watch
 from bot.shop import staffing
-from bot.shop.config import shop
+from bot.shop.config import shop, shop_ids
 from bot.store.db import session_scope
-from bot.store.models import Agent, Conversation, Direction, Message, Outreach, OutreachKind, Role
+from bot.store.models import Agent, Conversation, Direction, Message, Outreach, OutreachKind, Role, Shop
 
 logger = logging.getLogger(__name__)
 REHEARSAL_REPORT = settings.REHEARSAL_REPORT
@@ -37,18 +37,24 @@ REHEARSAL_REPORT = settings.REHEARSAL_REPORT
 
 # --- the scheduler --------------------------------------------------------------------------------
 def tick(watch: peak_watch.PeakWatch, now: datetime) -> Dict[str, Any]:
-    """One round: the peak by load, then what is due to buyers. Each step its own transaction."""
-    cfg = shop()
-    with session_scope() as session:
-        switch = watch.check(session, cfg, cfg.shop_id, now)
-        switched = {"on": switch.on, "reason": switch.reason} if switch is not None else None
-    with session_scope() as session:
-        sent = outreach.send_payment_reminders(session, cfg, cfg.shop_id, now)
-    with session_scope() as session:
-        sent += outreach.send_delay_notices(session, cfg, cfg.shop_id, now)
-    if switched:
-        logger.info("peak %s: %s", "on" if switched["on"] else "off", switched["reason"])
-    return {"switched": switched, "sent": sent}
+    """One round for every shop of the server: the peak by load, then what is due to its
+    buyers, with the shop's own thresholds. Each step its own transaction."""
+    switched, shops_switched, sent = None, [], []
+    for shop_id in shop_ids():
+        cfg = shop(shop_id)
+        with session_scope() as session:
+            if session.get(Shop, shop_id) is None:
+                continue  # configured, not yet added to the database (xiaoer shop add)
+            switch = watch.check(session, cfg, shop_id, now)
+            if switch is not None:
+                shops_switched.append(shop_id)
+                switched = switched or {"on": switch.on, "reason": switch.reason}
+                logger.info("peak %s for %s: %s", "on" if switch.on else "off", shop_id, switch.reason)
+        with session_scope() as session:
+            sent += outreach.send_payment_reminders(session, cfg, shop_id, now)
+        with session_scope() as session:
+            sent += outreach.send_delay_notices(session, cfg, shop_id, now)
+    return {"switched": switched, "shops_switched": shops_switched, "sent": sent}
 
 
 async def scheduler(app: web.Application) -> AsyncIterator[None]:
@@ -61,11 +67,11 @@ async def scheduler(app: web.Application) -> AsyncIterator[None]:
                 done = await asyncio.to_thread(tick, watch, clock.now())
                 for message_id in done["sent"]:
                     asyncio.create_task(delivery.deliver(message_id))
-                if done["switched"]:
-                    await app[HUB].send_state_to_shop(shop().shop_id)
+                for shop_id in done["shops_switched"]:
+                    await app[HUB].send_state_to_shop(shop_id)
             except Exception:  # the night goes on: log it and look again next round
                 logger.exception("scheduler round failed")
-            await asyncio.sleep(shop().peak.auto.check_seconds)
+            await asyncio.sleep(min(shop(s).peak.auto.check_seconds for s in shop_ids()))
 
     task = asyncio.create_task(loop())
     yield
@@ -76,9 +82,9 @@ async def scheduler(app: web.Application) -> AsyncIterator[None]:
 async def board(request: web.Request) -> web.Response:
     agent_id = require_agent(request, Role.SUPERVISOR)
     now = clock.now()
-    cfg = shop()
     with session_scope() as session:
         shop_id = session.get(Agent, agent_id).shop_id
+        cfg = shop(shop_id)
         load = peak_watch.measure(session, shop_id, now)
         peak = peak_watch.state(session, cfg, shop_id, now)
         since = now - timedelta(minutes=30)
@@ -147,13 +153,19 @@ def _rehearsed_resolution() -> float | None:
         return None
 
 
+def _agent_shop(agent_id: int):
+    with session_scope() as session:
+        return shop(session.get(Agent, agent_id).shop_id)
+
+
 async def staffing_defaults(request: web.Request) -> web.Response:
-    require_agent(request, Role.SUPERVISOR)
-    return web.json_response({"bot_resolution": _rehearsed_resolution(), "curve": shop().peak.hourly_curve})
+    agent_id = require_agent(request, Role.SUPERVISOR)
+    curve = _agent_shop(agent_id).peak.hourly_curve
+    return web.json_response({"bot_resolution": _rehearsed_resolution(), "curve": curve})
 
 
 async def staffing_plan(request: web.Request) -> web.Response:
-    require_agent(request, Role.SUPERVISOR)
+    agent_id = require_agent(request, Role.SUPERVISOR)
     body = await read_json(request)
     names = {
         "sales": "店铺销售额",
@@ -172,7 +184,7 @@ async def staffing_plan(request: web.Request) -> web.Response:
         except ValueError:
             raise json_error(web.HTTPBadRequest, f"{label}须是数字") from None
     try:
-        plan = staffing.plan(curve=shop().peak.hourly_curve, **values)
+        plan = staffing.plan(curve=_agent_shop(agent_id).peak.hourly_curve, **values)
     except staffing.StaffingError as err:
         raise json_error(web.HTTPBadRequest, str(err)) from None
     return web.json_response(

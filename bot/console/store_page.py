@@ -45,8 +45,9 @@ from bot.console.auth import (
 from bot.formatting import cn_date, yuan
 from bot.seed import DEMO_BUYERS
 from bot.service import agents
-from bot.shop.config import shop
-from bot.shop.orders import STATUS_LABEL
+from bot.shop.catalogue import product_by_sku
+from bot.shop.config import ShopConfig, UnknownShop, shop, shop_ids
+from bot.shop.orders import STATUS_LABEL, buyer_orders, shop_order
 from bot.store.db import session_scope
 from bot.store.models import (
     Agent,
@@ -230,11 +231,12 @@ def _card(session: Session, buyer_id: str, m: Message) -> Optional[Dict[str, obj
     if found is None:
         return None
     key = found.group(1)
+    shop_id = m.conversation.shop_id
     if m.kind == "product_card":
-        product = session.execute(select(Product).where(Product.sku == key)).scalar_one_or_none()
+        product = product_by_sku(session, shop_id, key)
         return product_card(product) if product is not None else {"type": "product", "missing": True}
-    order = session.get(Order, key)
-    if order is None or order.buyer_id != buyer_id:
+    order = shop_order(session, shop_id, key, buyer_id)
+    if order is None:
         return {"type": "order", "missing": True, "tail": key[-4:]}
     return order_card(order)
 
@@ -242,10 +244,22 @@ def _card(session: Session, buyer_id: str, m: Message) -> Optional[Dict[str, obj
 # --- the buyer's conversation -------------------------------------------------------------------
 
 
-def _conversation(session: Session, buyer_id: str) -> Optional[Conversation]:
+def page_shop(request: web.Request) -> ShopConfig:
+    """The shop whose page this is: ?shop=<shop_id>, the default shop without one. A buyer id
+    is the platform's; what the page shows (conversation, orders, products) is this shop's."""
+    wanted = request.query.get("shop")
+    if not wanted:
+        return shop()
+    try:
+        return shop(wanted)
+    except UnknownShop:
+        raise json_error(web.HTTPNotFound, "没有这个店铺 (unknown shop)") from None
+
+
+def _conversation(session: Session, buyer_id: str, shop_id: str) -> Optional[Conversation]:
     return session.execute(
         select(Conversation)
-        .where(Conversation.buyer_id == buyer_id, Conversation.shop_id == shop().shop_id)
+        .where(Conversation.buyer_id == buyer_id, Conversation.shop_id == shop_id)
         .order_by(Conversation.id.desc())
         .limit(1)
     ).scalar_one_or_none()
@@ -326,11 +340,14 @@ async def index(_: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "store.html")
 
 
-async def store_info(_: web.Request) -> web.Response:
-    """Shop name, service hours, demo buyers and product cards for the store chat page."""
-    cfg = shop()
+async def store_info(request: web.Request) -> web.Response:
+    """Shop name, service hours, demo buyers and product cards for the store chat page, and
+    the shops a visitor can pick (?shop=<shop_id>)."""
+    cfg = page_shop(request)
     with session_scope() as session:
-        products = session.execute(select(Product).order_by(Product.id)).scalars().all()
+        products = (
+            session.execute(select(Product).where(Product.shop_id == cfg.shop_id).order_by(Product.id)).scalars().all()
+        )
         cards = [product_card(p) for p in products]
         buyers = []
         for buyer_id, _ in DEMO_BUYERS if settings.demo() else ():
@@ -345,6 +362,7 @@ async def store_info(_: web.Request) -> web.Response:
             "service_hours": f"{cfg.service_hours.start}–{cfg.service_hours.end}",
             "buyers": buyers,
             "products": cards,
+            "shops": [{"id": s, "name": shop(s).name} for s in shop_ids()],
         }
     )
 
@@ -397,8 +415,9 @@ async def history(request: web.Request) -> web.Response:
     buyer_id = require_buyer(request)
     after_text = request.query.get("after", "0")
     after = int(after_text) if re.fullmatch(r"[0-9]{1,12}", after_text) else 0
+    cfg = page_shop(request)
     with session_scope() as session:
-        conv = _conversation(session, buyer_id)
+        conv = _conversation(session, buyer_id, cfg.shop_id)
         rows = (
             []
             if conv is None
@@ -430,10 +449,12 @@ def agents_on_duty(session: Session, shop_id: str) -> int:
     ).scalar_one()
 
 
-def service_state(session: Session, buyer_id: str, now: datetime) -> Dict[str, object]:
-    """Who can help this buyer now: agents on duty, and where the buyer stands with them."""
-    cfg = shop()
-    conv = _conversation(session, buyer_id)
+def service_state(
+    session: Session, buyer_id: str, now: datetime, cfg: Optional[ShopConfig] = None
+) -> Dict[str, object]:
+    """Who can help this buyer now in this shop: agents on duty, and where the buyer stands."""
+    cfg = cfg or shop()
+    conv = _conversation(session, buyer_id, cfg.shop_id)
     handled = Handler(conv.handled_by) if conv is not None else Handler.BOT
     state: Dict[str, object] = {
         "agents_online": agents_on_duty(session, cfg.shop_id),
@@ -458,19 +479,17 @@ def service_state(session: Session, buyer_id: str, now: datetime) -> Dict[str, o
 async def service(request: web.Request) -> web.Response:
     """GET /api/service: for the buyer's own page, whether a person can take them now."""
     buyer_id = require_buyer(request)
+    cfg = page_shop(request)
     with session_scope() as session:
-        return web.json_response(service_state(session, buyer_id, clock.now()))
+        return web.json_response(service_state(session, buyer_id, clock.now(), cfg))
 
 
 async def orders(request: web.Request) -> web.Response:
-    """The buyer's recent orders, to send one as an order card."""
+    """The buyer's recent orders in this shop, to send one as an order card."""
     buyer_id = require_buyer(request)
+    cfg = page_shop(request)
     with session_scope() as session:
-        rows = (
-            session.execute(select(Order).where(Order.buyer_id == buyer_id).order_by(Order.created_at.desc()).limit(8))
-            .scalars()
-            .all()
-        )
+        rows = buyer_orders(session, cfg.shop_id, buyer_id, limit=8)
         listed = [order_card(o) for o in rows]
     return web.json_response({"orders": listed})
 
@@ -483,6 +502,7 @@ async def chat(request: web.Request) -> web.Response:
     is the shop's (a visitor's 访客 and four digits), not what the page says.
     """
     buyer_id = require_buyer(request)
+    cfg = page_shop(request)
     body = await read_json(request)
     kind = body.get("type", "text")
     if not isinstance(kind, str) or kind not in PAGE_EVENTS:
@@ -495,7 +515,7 @@ async def chat(request: web.Request) -> web.Response:
     event.update(
         {
             "message_id": str(body.get("message_id") or uuid.uuid4()),
-            "shop_id": shop().shop_id,
+            "shop_id": cfg.shop_id,
             "buyer_id": buyer_id,
             "buyer_nick": nick,
             "type": kind,

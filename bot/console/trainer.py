@@ -90,7 +90,7 @@ async def review(request: web.Request) -> web.Response:
         return web.json_response({"error": in_chinese(err), "detail": str(err)}, status=409)
     with session_scope() as session:
         shop_id = session.get(Agent, agent_id).shop_id
-        items = curation.review_queue(session, shop_id, shop().handoff.low_confidence)
+        items = curation.review_queue(session, shop_id, shop(shop_id).handoff.low_confidence)
         rows = [
             {
                 "id": c.message_id,

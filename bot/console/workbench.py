@@ -42,6 +42,7 @@ from bot.service import accounts, agents, casework, delivery, inbox, peak_watch
 from bot.service.casework import DeskError, Invalid, NotAllowed
 from bot.service.suggestions import confidence_label, order_slots, suggest
 from bot.shop.config import shop
+from bot.shop.orders import buyer_orders
 from bot.shop.phrases import CATEGORIES, PhraseError, library, shop_slots
 from bot.store import conversations
 from bot.store.db import session_scope
@@ -55,7 +56,6 @@ from bot.store.models import (
     Direction,
     Handler,
     Message,
-    Order,
     Role,
     Sender,
     Shop,
@@ -133,7 +133,7 @@ async def logout(request: web.Request) -> web.Response:
         with session_scope() as session:
             agent = session.get(Agent, agent_id)
             agents.set_status(session, agent, AgentStatus.AWAY, clock.now())
-            agents.move_queue(session, agent.shop_id, shop(), clock.now())
+            agents.move_queue(session, agent.shop_id, shop(agent.shop_id), clock.now())
             accounts.close_session(session, request.cookies.get(AGENT_COOKIE, ""))
             shop_id = agent.shop_id
         await request.app[HUB].send_state_to_shop(shop_id)
@@ -151,11 +151,11 @@ async def queue_api(request: web.Request) -> web.Response:
     now = clock.now()
     with session_scope() as session:
         agent = session.get(Agent, agent_id)
-        waiting = agents.queue(session, agent.shop_id, shop(), now)
+        waiting = agents.queue(session, agent.shop_id, shop(agent.shop_id), now)
         rows = []
         for conv in waiting:
             buyer = session.get(Buyer, conv.buyer_id)
-            place = agents.place_in_queue(session, conv, shop(), now)
+            place = agents.place_in_queue(session, conv, shop(agent.shop_id), now)
             rows.append(
                 {
                     "conversation_id": conv.id,
@@ -270,6 +270,7 @@ async def suggestions_for(app: web.Application, message_db_id: int) -> List[Dict
     with session_scope() as session:
         msg = session.get(Message, message_db_id)
         text, buyer_id, seed = msg.text, msg.conversation.buyer_id, msg.message_id or str(msg.id)
+        shop_id = msg.conversation.shop_id
         conversation_id = msg.conversation_id
     reading = await rasa_client.parse(app, text)
     with session_scope() as session:
@@ -286,7 +287,7 @@ async def suggestions_for(app: web.Application, message_db_id: int) -> List[Dict
         name = _agent_name(session, conversation_id)
         found = suggest(
             session,
-            shop(),
+            shop(shop_id),
             buyer_id,
             reading.get("intent_ranking") or [],
             seed=seed,
@@ -325,7 +326,7 @@ async def buyer_message(request: web.Request) -> web.Response:
         msg = conversations.find_message(session, conv.id, event["message_id"])
         if msg is None:
             return web.json_response({"delivered": False})
-        cards = inbox.Cards(session, conv.buyer_id)
+        cards = inbox.Cards(session, conv.buyer_id, conv.shop_id)
         message, message_db_id = inbox.message_json(msg, cards, now), msg.id
         buyer = inbox.display_nick(session.get(Buyer, conv.buyer_id), conv.buyer_id)
         # In the peak the bot may have answered a bot-safe question for the agent already.
@@ -377,7 +378,7 @@ def state(agent_id: int) -> Dict[str, Any]:
             .scalars()
             .all()
         )
-        waiting = agents.queue(session, agent.shop_id, shop(), now)
+        waiting = agents.queue(session, agent.shop_id, shop(agent.shop_id), now)
         return {
             "type": "state",
             "agent": {
@@ -393,7 +394,7 @@ def state(agent_id: int) -> Dict[str, Any]:
             },
             "mode": conversations.shop_mode(session, agent.shop_id),
             "peak": _peak(session, agent.shop_id),
-            "target_seconds": shop().workbench.response_target_seconds,
+            "target_seconds": shop(agent.shop_id).workbench.response_target_seconds,
             "mine": inbox.rows(session, mine, now, agent),
             "waiting": inbox.rows(session, waiting[:20], now, agent),
             "with_bot": inbox.rows(session, with_bot, now, agent),
@@ -402,7 +403,7 @@ def state(agent_id: int) -> Dict[str, Any]:
 
 
 def _peak(session, shop_id: str) -> Dict[str, Any]:
-    peak = peak_watch.state(session, shop(), shop_id, clock.now())
+    peak = peak_watch.state(session, shop(shop_id), shop_id, clock.now())
     return {"on": peak.on, "why": peak.why}
 
 
@@ -434,20 +435,14 @@ async def conversation_view(
         )[::-1]
         last_in = next((m for m in reversed(msgs) if m.direction == Direction.IN and m.message_id), None)
         buyer = session.get(Buyer, conv.buyer_id)
-        orders = (
-            session.execute(
-                select(Order).where(Order.buyer_id == conv.buyer_id).order_by(Order.created_at.desc()).limit(5)
-            )
-            .scalars()
-            .all()
-        )
+        orders = buyer_orders(session, conv.shop_id, conv.buyer_id, limit=5)
         tickets = (
             session.execute(select(AfterSaleTicket).where(AfterSaleTicket.order_id.in_([o.id for o in orders])))
             .scalars()
             .all()
         )
         holder = session.get(Agent, conv.agent_id) if conv.agent_id else None
-        cards = inbox.Cards(session, conv.buyer_id)
+        cards = inbox.Cards(session, conv.buyer_id, conv.shop_id)
         supervisor = Role(agent.role).allows(Role.SUPERVISOR)
         view = {
             "type": "conversation",
@@ -506,7 +501,7 @@ def newer_messages(agent_id: int, conversation_id: Any, after: Any) -> Dict[str,
             .scalars()
             .all()
         )[:100]
-        cards = inbox.Cards(session, conv.buyer_id)
+        cards = inbox.Cards(session, conv.buyer_id, conv.shop_id)
         return {
             "type": "more",
             "conversation_id": conv.id,
@@ -523,7 +518,8 @@ def search_phrases(agent_id: int, query: str, conversation_id: Any = None) -> Li
         return []
     with session_scope() as session:
         agent = session.get(Agent, agent_id)
-        values = dict(shop_slots(), agent_name=agent.name)
+        phrases = library(agent.shop_id)
+        values = dict(shop_slots(agent.shop_id), agent_name=agent.name)
         if str(conversation_id or "").isdigit():
             conv = session.get(Conversation, int(conversation_id))
             if conv is not None and conv.shop_id == agent.shop_id:
@@ -533,14 +529,14 @@ def search_phrases(agent_id: int, query: str, conversation_id: Any = None) -> Li
                     .order_by(Message.id.desc())
                     .limit(1)
                 ).scalars()
-                values.update(order_slots(session, conv.buyer_id, shop(), inbox.discussed_order(cards)))
+                values.update(order_slots(session, conv.buyer_id, shop(agent.shop_id), inbox.discussed_order(cards)))
     found = []
-    for p in library().phrases.values():
+    for p in phrases.phrases.values():
         haystack = " ".join([p.id, p.title, CATEGORIES[p.category], *p.variants]).lower()
         if query not in haystack:
             continue
         try:
-            text = library().render(p.id, values, rng=random.Random(0))
+            text = phrases.render(p.id, values, rng=random.Random(0))
         except PhraseError:
             continue
         found.append({"id": p.id, "title": p.title, "category": CATEGORIES[p.category], "text": text})
@@ -559,11 +555,11 @@ async def send_reply(agent_id: int, data: Dict[str, Any]) -> Dict[str, Any]:
     if len(text) > 2000:
         raise Invalid("一条回复最多2000个字")
     phrase_id, intent = data.get("phrase_id"), data.get("intent")
-    phrase_id = phrase_id if isinstance(phrase_id, str) and phrase_id in library().phrases else None
     intent = intent if isinstance(intent, str) and len(intent) <= 32 else None
     now = clock.now()
     with session_scope() as session:
         agent = session.get(Agent, agent_id)
+        phrase_id = phrase_id if isinstance(phrase_id, str) and phrase_id in library(agent.shop_id).phrases else None
         conv = casework.own_conversation(session, agent, data.get("conversation_id"))
         conversations.mark_read(session, conv.id, now)  # answering is reading
         msg = conversations.record(session, conv, Direction.OUT, Sender.AGENT, text)
@@ -658,7 +654,7 @@ async def handle(app: web.Application, agent_id: int, data: Dict[str, Any]) -> O
             holder = session.get(Agent, conv.agent_id)
             agents.give_back(session, conv)
             agents.announce(session, conv, "agent.left", {"agent_name": holder.name})
-            agents.move_queue(session, agent.shop_id, shop(), now)
+            agents.move_queue(session, agent.shop_id, shop(agent.shop_id), now)
             view_after = True
         elif kind == "transfer":
             conv = casework.own_conversation(session, agent, cid)
@@ -670,7 +666,7 @@ async def handle(app: web.Application, agent_id: int, data: Dict[str, Any]) -> O
             view_after = True
         elif kind == "set_state":
             conv = casework.own_conversation(session, agent, cid)
-            casework.set_state(session, conv, agent, data.get("state"), shop(), now)
+            casework.set_state(session, conv, agent, data.get("state"), shop(agent.shop_id), now)
             view_after = True
         elif kind == "note":
             conv = casework.conversation_of_shop(session, agent, cid)
@@ -686,7 +682,7 @@ async def handle(app: web.Application, agent_id: int, data: Dict[str, Any]) -> O
             if data.get("status") not in set(AgentStatus):
                 raise Invalid("状态只能是：在线、忙碌、离开")
             agents.set_status(session, agent, AgentStatus(data["status"]), now)
-            agents.move_queue(session, agent.shop_id, shop(), now)
+            agents.move_queue(session, agent.shop_id, shop(agent.shop_id), now)
         elif kind == "mode":
             if not Role(agent.role).allows(Role.SUPERVISOR):
                 raise NotAllowed("只有主管可以切换店铺模式")

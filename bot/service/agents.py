@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.nlu.intents import FALLBACK
 from bot.shop.config import ShopConfig
+from bot.shop.orders import buyer_orders
 from bot.shop.peak import peak_state
 from bot.shop.phrases import library
 from bot.store import conversations
@@ -30,7 +31,6 @@ from bot.store.models import (
     Handler,
     HandoffReason,
     Message,
-    Order,
     Sender,
     Shop,
     ShopMode,
@@ -204,9 +204,7 @@ def summary(session: Session, conv: Conversation) -> Dict[str, object]:
     )
     intents = [m.intent for m in messages if m.direction == Direction.IN and m.intent]
     bot_said = [m.text for m in messages if m.sender == Sender.BOT and m.kind != "notice"][-3:]
-    order = session.execute(
-        select(Order).where(Order.buyer_id == conv.buyer_id).order_by(Order.created_at.desc()).limit(1)
-    ).scalar_one_or_none()
+    order = next(iter(buyer_orders(session, conv.shop_id, conv.buyer_id, limit=1)), None)
     return {
         "reason": conv.handoff_reason,
         "skill": conv.skill,
@@ -220,7 +218,7 @@ def summary(session: Session, conv: Conversation) -> Dict[str, object]:
 def announce(session: Session, conv: Conversation, phrase_id: str, slots: Dict[str, object]) -> Message:
     """A message from the shop to a buyer outside a bot turn (queue updates, agent joined)."""
     return conversations.record(
-        session, conv, Direction.OUT, Sender.BOT, library().render(phrase_id, slots), kind="notice"
+        session, conv, Direction.OUT, Sender.BOT, library(conv.shop_id).render(phrase_id, slots), kind="notice"
     )
 
 

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from bot.formatting import yuan
 from bot.nlu.intents import intent_label
 from bot.service import agents, casework
+from bot.shop.catalogue import product_by_sku
+from bot.shop.config import shop
 from bot.shop.orders import STATUS_LABEL
 from bot.store import conversations
 from bot.store.models import (
@@ -90,20 +92,24 @@ class Cards:
 
     session: Session
     buyer_id: str
+    shop_id: Optional[str] = None  # the conversation's shop (None: the default shop)
 
     def __post_init__(self) -> None:
+        self.shop_id = self.shop_id or shop().shop_id
         self._products: Dict[str, Optional[Dict[str, object]]] = {}
         self._orders: Dict[str, Optional[Dict[str, object]]] = {}
 
     def product(self, sku: str) -> Dict[str, object]:
         if sku not in self._products:
-            product = self.session.execute(select(Product).where(Product.sku == sku)).scalar_one_or_none()
+            product = product_by_sku(self.session, self.shop_id, sku)
             self._products[sku] = product_card(product) if product is not None else None
         return self._products[sku] or {"type": "product", "missing": True}
 
     def order(self, order_id: str) -> Dict[str, object]:
         if order_id not in self._orders:
             order = self.session.get(Order, order_id)
+            if order is not None and order.shop_id != self.shop_id:
+                order = None  # another shop's order: as unknown here as a number never issued
             self._orders[order_id] = order_card(order) if order is not None else None
         card = self._orders[order_id]
         if card is None:

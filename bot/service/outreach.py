@@ -118,7 +118,7 @@ def _declined(session: Session, order: Order, cfg: ShopConfig) -> bool:
 
 def _send(session: Session, order: Order, kind: OutreachKind, slot: str, reply: Reply, now: datetime) -> int | None:
     """Store the message and its outreach row together; None if another run got there first."""
-    text = library().render(reply.phrase_id, reply.slots, rng=random.Random(f"{order.id}:{kind}:{slot}"))
+    text = library(order.shop_id).render(reply.phrase_id, reply.slots, rng=random.Random(f"{order.id}:{kind}:{slot}"))
     try:
         with session.begin_nested():
             conv = conversations.conversation_for(session, order.shop_id, order.buyer_id)

@@ -15,12 +15,12 @@ import string
 from dataclasses import asdict, dataclass
 from typing import Dict, List, Optional, Sequence
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.shop.config import ShopConfig
-from bot.shop.phrases import library, shop_slots
-from bot.store.models import Buyer, Order
+from bot.shop.orders import buyer_orders, shop_order
+from bot.shop.phrases import Library, library, shop_slots
+from bot.store.models import Buyer
 
 SUGGESTIONS = 3
 
@@ -55,16 +55,15 @@ class Suggestion:
 
 
 def order_slots(session: Session, buyer_id: str, cfg: ShopConfig, order_id: Optional[str] = None) -> Dict[str, object]:
-    """Slots the buyer's order can fill: the one named (when it is theirs), else their latest."""
+    """Slots the buyer's order can fill: the one named (when it is theirs, in this shop), else
+    their latest in this shop (cfg)."""
     slots: Dict[str, object] = {}
     buyer = session.get(Buyer, buyer_id)
     if buyer is not None:
         slots["buyer_nick"] = buyer.nick
-    order = session.get(Order, order_id) if order_id else None
-    if order is None or order.buyer_id != buyer_id:
-        order = session.execute(
-            select(Order).where(Order.buyer_id == buyer_id).order_by(Order.created_at.desc()).limit(1)
-        ).scalar_one_or_none()
+    order = shop_order(session, cfg.shop_id, order_id, buyer_id)
+    if order is None:
+        order = next(iter(buyer_orders(session, cfg.shop_id, buyer_id, limit=1)), None)
     if order is not None:
         courier = cfg.couriers.get(order.express)
         slots.update(
@@ -86,7 +85,8 @@ def suggest(
 ) -> List[Suggestion]:
     """Up to three phrases a person can send for the most likely intents, most confident first
     (`extra`: slots the workbench knows, like the agent's own name)."""
-    values = {**shop_slots(), **order_slots(session, buyer_id, cfg, order_id), **(extra or {})}
+    phrases = library(cfg.shop_id)
+    values = {**shop_slots(cfg.shop_id), **order_slots(session, buyer_id, cfg, order_id), **(extra or {})}
     rng = random.Random(seed)
     readings = [
         (str(r.get("name")), float(r.get("confidence") or 0.0))
@@ -99,28 +99,28 @@ def suggest(
     for per_intent in (1, None):
         for intent, confidence in readings:
             taken = sum(1 for s in found if s.intent == intent)
-            for phrase in _phrases_for(intent):
+            for phrase in _phrases_for(phrases, intent):
                 if len(found) >= SUGGESTIONS:
                     return found
                 if (per_intent is not None and taken >= per_intent) or any(s.phrase_id == phrase.id for s in found):
                     continue
-                text = _fill(phrase.id, values, rng)
+                text = _fill(phrases, phrase.id, values, rng)
                 if text is not None:
                     found.append(Suggestion(phrase.id, intent, confidence, text))
                     taken += 1
     return found
 
 
-def _phrases_for(intent: str):
+def _phrases_for(phrases: Library, intent: str):
     if intent in PERSON_PHRASES:
-        return [library().get(phrase_id) for phrase_id in PERSON_PHRASES[intent]]
-    return library().for_intent(intent)
+        return [phrases.get(phrase_id) for phrase_id in PERSON_PHRASES[intent]]
+    return phrases.for_intent(intent)
 
 
-def _fill(phrase_id: str, values: Dict[str, object], rng: random.Random) -> Optional[str]:
+def _fill(phrases: Library, phrase_id: str, values: Dict[str, object], rng: random.Random) -> Optional[str]:
     """A variant of the phrase a person can send, filled; None if it needs something only the
     conversation can say (a ticket number…) or every variant is a hand-over line."""
-    variants = [v for v in library().get(phrase_id).variants if not HANDOFF_WORDS.search(v)]
+    variants = [v for v in phrases.get(phrase_id).variants if not HANDOFF_WORDS.search(v)]
     if not variants:
         return None
     variant = rng.choice(variants)

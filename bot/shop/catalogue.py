@@ -90,6 +90,13 @@ def _index(catalogue: Tuple[Tuple[int, str, str, Tuple[str, ...]], ...]) -> Tupl
     return tuple(entries), weights
 
 
+def product_by_sku(session: Session, shop_id: str, sku: Optional[str]) -> Optional[Product]:
+    """This shop's product with this SKU (a card or a remembered product), else None."""
+    if not sku:
+        return None
+    return session.execute(select(Product).where(Product.shop_id == shop_id, Product.sku == sku)).scalar_one_or_none()
+
+
 def find_product(session: Session, shop_id: str, text: str) -> Optional[Product]:
     """The product the message names in words, if it names exactly one."""
     rows = session.execute(
@@ -118,24 +125,24 @@ def _fact(product: Product, aspect: str) -> Optional[str]:
     """What the shop says about one aspect of the product, as a fragment of a sentence."""
     written = (product.facts or {}).get(aspect)
     if written:
-        return library().render("product.aspect.written", {"aspect": aspect, "fact": written})
+        return library(product.shop_id).render("product.aspect.written", {"aspect": aspect, "fact": written})
     if aspect == "材质":
-        return library().render("product.aspect.material", {"material": product.material})
+        return library(product.shop_id).render("product.aspect.material", {"material": product.material})
     if aspect == "厚薄":
         grams = _GRAMS.search(product.material or "")
-        return library().render("product.aspect.grams", {"grams": grams.group(1)}) if grams else None
+        return library(product.shop_id).render("product.aspect.grams", {"grams": grams.group(1)}) if grams else None
     if aspect == "版型":
-        return library().render(f"product.fit.{product.fit}")
+        return library(product.shop_id).render(f"product.fit.{product.fit}")
     if aspect == "洗涤" and product.washing:
-        return library().render("product.aspect.washing", {"washing": product.washing})
+        return library(product.shop_id).render("product.aspect.washing", {"washing": product.washing})
     if aspect == "模特" and product.model_size:
-        return library().render(
+        return library(product.shop_id).render(
             "product.aspect.model",
             {"model_height": product.model_height_cm, "model_weight_jin": f"{product.model_weight_kg * 2:.0f}",
              "model_size": product.model_size},
         )  # fmt: skip
     if aspect == "价格":
-        return library().render("product.aspect.price", {"price": yuan(product.price_fen)})
+        return library(product.shop_id).render("product.aspect.price", {"price": yuan(product.price_fen)})
     return None
 
 
@@ -177,5 +184,5 @@ def product_card(product: Product) -> Reply:
     return Reply(
         "product.card",
         {"product": product.title, "price": yuan(product.price_fen), "material": product.material,
-         "fit": library().render(f"product.fit.{product.fit}"), "washing": product.washing},
+         "fit": library(product.shop_id).render(f"product.fit.{product.fit}"), "washing": product.washing},
     )  # fmt: skip

@@ -219,7 +219,72 @@ def load_shop(path: Path | None = None) -> ShopConfig:
         raise ShopConfigError(f"{path}: {problems}") from None
 
 
+class UnknownShop(ShopConfigError, KeyError):
+    """No shop with this id is configured on this server."""
+
+
+_SHOP_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+
+def valid_shop_id(shop_id: str) -> bool:
+    """A shop id: lower-case letters, digits, _ and -, at most 32 (it names a directory)."""
+    return isinstance(shop_id, str) and bool(_SHOP_ID.match(shop_id))
+
+
+def shop_dir(shop_id: str) -> Path:
+    """Where a tenant shop's own files live: shops/<shop_id>/ (shop.yml, responses/)."""
+    return settings.SHOPS_DIR / shop_id
+
+
 @lru_cache(maxsize=1)
-def shop() -> ShopConfig:
-    """The shop config, loaded once per process."""
+def _default_shop() -> ShopConfig:
     return load_shop()
+
+
+@lru_cache(maxsize=64)
+def _tenant_shop(shop_id: str) -> ShopConfig:
+    path = shop_dir(shop_id) / "shop.yml"
+    if not path.is_file():
+        raise UnknownShop(f"unknown shop: {shop_id}")
+    cfg = load_shop(path)
+    if cfg.shop_id != shop_id:
+        raise ShopConfigError(f"{path}: shop_id is {cfg.shop_id!r}, but the file is in shops/{shop_id}/")
+    return cfg
+
+
+def shop(shop_id: str | None = None) -> ShopConfig:
+    """A shop's config, loaded once per process: the default shop (shop.yml) without an id or
+    with its own, else shops/<shop_id>/shop.yml. Raises UnknownShop for any other id."""
+    default = _default_shop()
+    if shop_id is None or shop_id == default.shop_id:
+        return default
+    if not valid_shop_id(shop_id):
+        raise UnknownShop(f"unknown shop: {str(shop_id)[:40]}")
+    return _tenant_shop(shop_id)
+
+
+def shop_ids() -> List[str]:
+    """Every shop this server serves: the default shop first, then shops/*/shop.yml."""
+    ids = [_default_shop().shop_id]
+    if settings.SHOPS_DIR.is_dir():
+        for path in sorted(settings.SHOPS_DIR.glob("*/shop.yml")):
+            if valid_shop_id(path.parent.name) and path.parent.name not in ids:
+                ids.append(path.parent.name)
+    return ids
+
+
+def is_shop(shop_id: str) -> bool:
+    """Is this a shop configured on this server?"""
+    try:
+        shop(shop_id)
+    except UnknownShop:
+        return False
+    return True
+
+
+def _clear_cache() -> None:
+    _default_shop.cache_clear()
+    _tenant_shop.cache_clear()
+
+
+shop.cache_clear = _clear_cache  # type: ignore[attr-defined]  # as when shop() was an lru_cache

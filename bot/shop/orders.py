@@ -68,8 +68,32 @@ def describe(order: Order) -> str:
     return f"尾号{order.id[-4:]} {title}{more}（{STATUS_LABEL[order.status]}）"
 
 
+def shop_order(
+    session: Session, shop_id: str, order_id: Optional[str], buyer_id: Optional[str] = None
+) -> Optional[Order]:
+    """An order of this shop (and of this buyer, when given), else None: a buyer id is the
+    platform's, so the same buyer's orders in another shop are never this shop's."""
+    if not order_id:
+        return None
+    order = session.get(Order, str(order_id))
+    if order is None or order.shop_id != shop_id or (buyer_id is not None and order.buyer_id != buyer_id):
+        return None
+    return order
+
+
+def buyer_orders(session: Session, shop_id: str, buyer_id: str, limit: Optional[int] = None) -> List[Order]:
+    """The buyer's orders in this shop, newest first."""
+    query = (
+        select(Order)
+        .where(Order.shop_id == shop_id, Order.buyer_id == buyer_id)
+        .order_by(Order.created_at.desc(), Order.id.desc())
+    )
+    return list(session.execute(query.limit(limit) if limit else query).scalars())
+
+
 def choose_order(
     session: Session,
+    shop_id: str,
     buyer_id: str,
     intent: Optional[str],
     order_id: Optional[str] = None,
@@ -83,20 +107,16 @@ def choose_order(
     orders in a state the question can be about: one → that one; several → ask which.
     """
     if order_id:
-        order = session.get(Order, order_id)
-        if order is None or order.buyer_id != buyer_id:
+        order = shop_order(session, shop_id, order_id, buyer_id)
+        if order is None:
             return OrderChoice(ask=[Reply("orders.not_found", {"order_id": order_id})])
         return OrderChoice(order)
     states = INTENT_STATES.get(intent or "", _OPEN)
     if current_id:  # the order being discussed, if the question can be about it (a defect can't be unshipped)
-        order = session.get(Order, current_id)
-        if order is not None and order.buyer_id == buyer_id and order.status in states:
+        order = shop_order(session, shop_id, current_id, buyer_id)
+        if order is not None and order.status in states:
             return OrderChoice(order)
-    orders = (
-        session.execute(select(Order).where(Order.buyer_id == buyer_id).order_by(Order.created_at.desc()))
-        .scalars()
-        .all()
-    )
+    orders = buyer_orders(session, shop_id, buyer_id)
     fitting = [o for o in orders if o.status in states]
     if len(fitting) == 1:
         return OrderChoice(fitting[0])
@@ -106,10 +126,13 @@ def choose_order(
     return OrderChoice(None)
 
 
-def latest_paid(session: Session, buyer_id: str) -> Optional[Order]:
+def latest_paid(session: Session, shop_id: str, buyer_id: str) -> Optional[Order]:
     """The buyer's most recently paid order that has not shipped: the one "已付款" is about."""
     return session.execute(
-        select(Order).where(Order.buyer_id == buyer_id, Order.status == S.PAID).order_by(Order.paid_at.desc()).limit(1)
+        select(Order)
+        .where(Order.shop_id == shop_id, Order.buyer_id == buyer_id, Order.status == S.PAID)
+        .order_by(Order.paid_at.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 

@@ -20,7 +20,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 import yaml
 
 from bot import settings
-from bot.shop.config import shop
+from bot.shop.config import shop, shop_dir
 
 # Handbook order (§1): the library is organised, and shown to agents, in this order.
 CATEGORIES: Dict[str, str] = {
@@ -89,6 +89,8 @@ class Phrase:
 @dataclass
 class Library:
     phrases: Dict[str, Phrase] = field(default_factory=dict)
+    # Whose library: its shop slots ({shop_name} …) are filled from this shop's config.
+    shop_id: Optional[str] = None
 
     def get(self, phrase_id: str) -> Phrase:
         try:
@@ -108,7 +110,7 @@ class Library:
     ) -> str:
         phrase = self.get(phrase_id)
         variant = (rng or random).choice(list(phrase.variants))
-        values = {**shop_slots(), **(slots or {})}
+        values = {**shop_slots(self.shop_id), **(slots or {})}
         missing = [name for name in _slot_names(variant) if values.get(name) in (None, "")]
         if missing:
             raise PhraseError(f"phrase {phrase_id} ({phrase.source}) needs slot(s) {', '.join(missing)}")
@@ -141,15 +143,29 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict:
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def load_library(directory: Optional[Path] = None) -> Library:
+def load_library(
+    directory: Optional[Path] = None, overrides: Optional[Path] = None, shop_id: Optional[str] = None
+) -> Library:
+    """The shared library in `directory` (responses/), with a shop's own phrases from
+    `overrides` (shops/<shop_id>/responses/) over it: a phrase there with the id of a shared
+    one replaces its variants (keeping its intents unless it names its own); a new id adds a
+    phrase."""
     directory = Path(directory or settings.RESPONSES_DIR)
     files = sorted(directory.glob("*.yml"))
     if not files:
         raise PhraseError(f"{directory}: no phrase files (*.yml)")
-    library = Library()
+    library = Library(shop_id=shop_id)
+    known_slots = set(KNOWN_SLOTS)
+    _read_files(library, files, known_slots, replacing=False)
+    if overrides is not None and Path(overrides).is_dir():
+        _read_files(library, sorted(Path(overrides).glob("*.yml")), known_slots, replacing=True)
+    return library
+
+
+def _read_files(library: Library, files: List[Path], known_slots: set, replacing: bool) -> None:
+    directory = files[0].parent if files else None
     seen_categories = set()
     docs = []
-    known_slots = set(KNOWN_SLOTS)
     for path in files:
         try:
             doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader) or {}
@@ -172,7 +188,8 @@ def load_library(directory: Optional[Path] = None) -> Library:
             phrase_id = entry.get("id")
             if not phrase_id:
                 raise PhraseError(f"{where}: phrase without an id")
-            if phrase_id in library.phrases:
+            base = library.phrases.get(phrase_id) if replacing else None
+            if phrase_id in library.phrases and base is None:
                 raise PhraseError(
                     f"{where}: duplicate phrase id {phrase_id!r} (first at {library.phrases[phrase_id].source})"
                 )
@@ -188,30 +205,37 @@ def load_library(directory: Optional[Path] = None) -> Library:
                 unknown = [name for name in _slot_names(variant) if name not in known_slots]
                 if unknown:
                     raise PhraseError(f"{where}: phrase {phrase_id!r} uses unknown slot(s) {', '.join(unknown)}")
-            intents = entry.get("intents") or []
+            intents = entry.get("intents") or (base.intents if base is not None else [])
             library.phrases[phrase_id] = Phrase(
                 id=phrase_id,
                 category=category,
                 variants=tuple(v.strip() for v in variants),
                 intents=tuple(intents),
-                title=entry.get("title", ""),
+                title=entry.get("title", "") or (base.title if base is not None else ""),
                 source=where,
             )
     missing = [c for c in CATEGORIES if c not in seen_categories]
-    if missing:
+    if missing and not replacing:
         raise PhraseError(f"{directory}: no phrases for categor(ies) {', '.join(missing)}")
-    return library
 
 
-@lru_cache(maxsize=1)
-def library() -> Library:
-    """The shop's library, loaded once per process."""
-    return load_library()
+def library(shop_id: Optional[str] = None) -> Library:
+    """A shop's library (the default shop's without an id), loaded once per process: the
+    shared phrases with the shop's own over them, its slots filled from its config."""
+    return _library(shop(shop_id).shop_id)
 
 
-def shop_slots() -> Dict[str, object]:
-    """Slots every phrase can use, filled from shop.yml."""
-    cfg = shop()
+@lru_cache(maxsize=64)
+def _library(shop_id: str) -> Library:
+    return load_library(overrides=shop_dir(shop_id) / "responses", shop_id=shop_id)
+
+
+library.cache_clear = _library.cache_clear  # type: ignore[attr-defined]
+
+
+def shop_slots(shop_id: Optional[str] = None) -> Dict[str, object]:
+    """Slots every phrase can use, filled from the shop's config (shop.yml)."""
+    cfg = shop(shop_id)
     return {
         "shop_name": cfg.name,
         "short_name": cfg.short_name,

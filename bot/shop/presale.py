@@ -79,7 +79,7 @@ def stock_answer(product: Optional[Product], size: Optional[str], color: Optiona
     variants: List[Variant] = [
         v for v in product.variants if (size is None or v.size == size) and (color is None or v.color == color)
     ]
-    wanted = " ".join(x for x in (color, size) if x) or library().render("stock.any_variant")
+    wanted = " ".join(x for x in (color, size) if x) or library(product.shop_id).render("stock.any_variant")
     if not variants:
         return [Reply("stock.not_offered", {"product": product.title, "wanted": wanted})]
     if any(v.stock > 0 for v in variants):

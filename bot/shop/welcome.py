@@ -11,13 +11,15 @@ from bot.shop.replies import Reply
 from bot.store.models import Buyer, Order
 
 
-def welcome_reply(session: Session, buyer_id: str, in_peak: bool = False) -> List[Reply]:
+def welcome_reply(session: Session, shop_id: str, buyer_id: str, in_peak: bool = False) -> List[Reply]:
     """The welcome: the short peak script in the peak (bot/service/peak_watch.py), else by
-    whether the buyer has ordered before."""
+    whether the buyer has ordered from this shop before."""
     if in_peak:
         return [Reply("welcome.peak")]
     buyer = session.get(Buyer, buyer_id)
-    orders = session.execute(select(func.count(Order.id)).where(Order.buyer_id == buyer_id)).scalar_one()
+    orders = session.execute(
+        select(func.count(Order.id)).where(Order.shop_id == shop_id, Order.buyer_id == buyer_id)
+    ).scalar_one()
     if buyer is not None and orders:
         return [Reply("welcome.returning", {"buyer_nick": buyer.nick})]
     return [Reply("welcome.first")]

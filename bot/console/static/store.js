@@ -18,6 +18,10 @@
   const POLL_MS = 1500; // agent replies, queue updates and read receipts arrive between messages
   const SERVICE_EVERY = 3; // polls between two looks at who can help (agents on duty, queue)
   const EMOJI_ONLY = /^(?:\p{Extended_Pictographic}\uFE0F?){1,3}$/u;
+  // Which shop this window is (?shop=<id>; the server's default shop without one): every call
+  // to the server names it, so the conversation, orders and products are that shop's.
+  const SHOP = new URLSearchParams(location.search).get("shop") || "";
+  const api = (url) => (SHOP ? url + (url.includes("?") ? "&" : "?") + "shop=" + encodeURIComponent(SHOP) : url);
   const TIME_GAP_MS = 5 * 60 * 1000; // a time line when this long passed since the last message
   const AVATAR_COLOURS = ["#4e8cff", "#21b07a", "#f5a623", "#9b6cf0", "#ef5b8a", "#17a2b8", "#7b8a9a", "#e8743b"];
   const $ = (id) => document.getElementById(id);
@@ -244,7 +248,7 @@
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
   async function post(url, body) {
-    return fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    return fetch(api(url), { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   }
 
   const REFUSED = {
@@ -330,7 +334,7 @@
     const myEpoch = epoch;
     let s;
     try {
-      s = await (await fetch("/api/service")).json();
+      s = await (await fetch(api("/api/service"))).json();
     } catch (err) { return; }
     if (myEpoch !== epoch || !s || s.agents_online === undefined) return;
     const presence = $("presence");
@@ -369,7 +373,7 @@
   async function poll() {
     const myEpoch = epoch;
     try {
-      const data = await (await fetch("/api/history?after=" + lastSeen)).json();
+      const data = await (await fetch(api("/api/history?after=" + lastSeen))).json();
       if (myEpoch !== epoch) return;
       (data.messages || []).forEach(showStored);
       applyReceipts(data.receipts);
@@ -480,7 +484,7 @@
     shown.clear();
     lastSeen = 0;
     lastAt = null;
-    const data = await (await fetch("/api/history")).json();
+    const data = await (await fetch(api("/api/history"))).json();
     if (myEpoch !== epoch) return;
     clockOffset = new Date(data.now).getTime() - Date.now();
     const intro = el("div", "intro");
@@ -491,7 +495,7 @@
     messages.appendChild(intro);
     data.messages.forEach(showStored);
     applyReceipts(data.receipts);
-    const orders = await (await fetch("/api/orders")).json();
+    const orders = await (await fetch(api("/api/orders"))).json();
     if (myEpoch !== epoch) return;
     renderOrders(orders.orders);
     showTab(orders.orders.length ? "orders" : "products"); // a returning buyer asks about an order first
@@ -562,7 +566,7 @@
   });
 
   async function init() {
-    const resp = await fetch("/api/store");
+    const resp = await fetch(api("/api/store"));
     if (!resp.ok) throw new Error("shop " + resp.status);
     shopInfo = await resp.json();
     $("shop-name").textContent = shopInfo.name;
@@ -575,6 +579,20 @@
       buyerSelect.appendChild(opt);
     }
     buyerSelect.closest(".who").hidden = shopInfo.buyers.length === 0; // no choice outside the demo
+    // More than one shop on this server: the visitor picks the shop (a page per shop).
+    const shopPicker = $("shop-picker");
+    if (shopPicker && (shopInfo.shops || []).length > 1 && !shopPicker.options.length) {
+      for (const s of shopInfo.shops) {
+        const opt = el("option", "", s.name);
+        opt.value = s.id;
+        opt.selected = s.id === shopInfo.shop_id;
+        shopPicker.appendChild(opt);
+      }
+      shopPicker.hidden = false;
+      shopPicker.addEventListener("change", () => {
+        location.search = "?shop=" + encodeURIComponent(shopPicker.value);
+      });
+    }
     renderProducts();
     renderEmoticons();
     await enter(null);
