@@ -329,7 +329,7 @@ def _rehearsed_resolution() -> float | None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """The manager's daily summary (bot/service/reports.py): printed as markdown, saved with a chart."""
-    cfg = load_shop()
+    cfg = shop(args.shop)
     try:
         day = datetime.strptime(args.day, "%Y-%m-%d").date()
     except ValueError:
@@ -457,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     rep = sub.add_parser("report", help="the manager's daily summary: printed, saved as markdown and a PNG")
     rep.add_argument("--day", required=True, metavar="YYYY-MM-DD", help="the day, in shop time")
     rep.add_argument("--out", default="reports/daily", metavar="DIR", help="where report-DAY.md/.png go")
+    rep.add_argument("--shop", default=None, metavar="SHOP_ID", help="which shop (default: shop.yml's)")
     rep.set_defaults(func=cmd_report)
     reh = sub.add_parser("rehearse", help="replay the Double 11 night at N× speed against the running stack")
     reh.add_argument("--speed", type=float, default=10, help="times faster than the night (default 10)")

@@ -347,3 +347,24 @@ def test_seeded_second_shop_has_no_sizes_and_its_own_agents():
     assert {login for login, *_ in TEA_AGENTS}.isdisjoint({"xiaomei", "ajie", "laowang"})
     assert all(sku.startswith("TEA-") for sku, *_ in TEA_PRODUCTS)
     assert timedelta(hours=shop(B).ship_limit_hours) != timedelta(hours=shop(A).ship_limit_hours)
+
+
+@pytest.mark.servers
+def test_the_supervisors_pages_count_only_their_shop(servers):
+    base = servers.urls["console"]
+    a_conv = _conversation_of(A, "tb_regular", "我要投诉 差评")
+    with session_scope() as s:
+        xiaomei = s.execute(select(Agent.id).where(Agent.login == "xiaomei")).scalar_one()
+    assert a_conv
+    tea = _agent("chaye", servers)
+    # The reports: the T-shirt shop's agents are not there to pick, nor its disputes to read.
+    tea_report = tea.get(f"{base}/api/reports", timeout=30)
+    assert tea_report.status_code == 200, tea_report.text
+    assert {a["name"] for a in tea_report.json()["agents"]} == {"机器人", "小茶", "茶叶姐"}
+    assert "我要投诉" not in tea_report.text
+    assert tea.get(f"{base}/api/reports", params={"agent": xiaomei}, timeout=30).status_code == 404
+    # The peak board: its watch list holds the tea shop's orders only.
+    board = tea.get(f"{base}/api/peak", timeout=30).json()
+    with session_scope() as s:
+        for row in board["watch_list"]:
+            assert s.execute(select(Order.shop_id).where(Order.id == row["order_id"])).scalar_one() == B

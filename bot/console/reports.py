@@ -48,8 +48,10 @@ def _report(request: web.Request) -> Tuple[reports.Report, list]:
         agents = [
             {"id": a.id, "name": a.name} for a in session.query(Agent).filter_by(shop_id=shop_id).order_by(Agent.id)
         ]
+        if only is not None and only not in {a["id"] for a in agents}:
+            raise json_error(web.HTTPNotFound, "本店没有这位客服")
         try:
-            report = reports.build(session, shop(), shop_id, first, last, only)
+            report = reports.build(session, shop(shop_id), shop_id, first, last, only)
         except reports.ReportError as err:
             raise json_error(web.HTTPBadRequest, str(err)) from None
     return report, agents
