@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from bot.service.suggestions import suggest
+from bot.service.suggestions import as_person, suggest
 from bot.shop.config import shop
 from bot.store.models import Base, Buyer, Order, OrderStatus, Shop
 
@@ -69,3 +69,12 @@ def test_fallback_is_never_suggested():
         seed="m3",
     )
     assert found and all(x.intent == "ask_shipping_fee" for x in found)
+
+
+def test_a_person_does_not_call_themselves_by_the_bots_name():
+    assert as_person("不客气亲，能帮到您是店小二的荣幸") == "不客气亲，能帮到您是我的荣幸"
+    s = _session_with_order()
+    ranking = [{"name": "thank", "confidence": 0.9}, {"name": "ask_stock", "confidence": 0.5}]
+    offered = [x.text for seed in range(12) for x in suggest(s, shop(), "b1", ranking, seed=str(seed))]
+    assert offered and not [t for t in offered if "店小二" in t]
+    assert any("是我的荣幸" in t or "我帮您查一下" in t for t in offered)  # these variants name the bot

@@ -40,7 +40,7 @@ from bot.console.auth import (
 )
 from bot.service import accounts, agents, casework, delivery, inbox, peak_watch
 from bot.service.casework import DeskError, Invalid, NotAllowed
-from bot.service.suggestions import confidence_label, order_slots, suggest
+from bot.service.suggestions import as_person, confidence_label, order_slots, suggest
 from bot.shop.config import shop
 from bot.shop.orders import buyer_orders
 from bot.shop.phrases import CATEGORIES, PhraseError, library, shop_slots
@@ -536,7 +536,7 @@ def search_phrases(agent_id: int, query: str, conversation_id: Any = None) -> Li
         if query not in haystack:
             continue
         try:
-            text = phrases.render(p.id, values, rng=random.Random(0))
+            text = as_person(phrases.render(p.id, values, rng=random.Random(0)))
         except PhraseError:
             continue
         found.append({"id": p.id, "title": p.title, "category": CATEGORIES[p.category], "text": text})

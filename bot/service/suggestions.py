@@ -32,6 +32,15 @@ HANDOFF_WORDS = re.compile(
 PERSON_PHRASES: Dict[str, Sequence[str]] = {"ask_human": ("agent.joined",)}
 
 
+BOT_NAME = "店小二"
+
+
+def as_person(text: str) -> str:
+    """A phrase as a person sends it: the agent does not call themselves by the bot's name
+    ("能帮到您是店小二的荣幸" → "能帮到您是我的荣幸")."""
+    return text.replace(BOT_NAME, "我")
+
+
 def confidence_label(confidence: float) -> str:
     """How sure the NLU is, as an agent reads it: 高 / 中 / 低, or nothing when it is a guess."""
     if confidence >= 0.8:
@@ -130,7 +139,7 @@ def _fill(phrases: Library, phrase_id: str, values: Dict[str, object], rng: rand
         return None
     if any(values.get(name) in (None, "") for name in names):
         return None
-    return variant.format_map({k: _text(v) for k, v in values.items()})
+    return as_person(variant.format_map({k: _text(v) for k, v in values.items()}))
 
 
 def _text(value: object) -> str:
