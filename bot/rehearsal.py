@@ -318,6 +318,7 @@ def report(
     started_at: datetime,
     duration: float,
     ended_at: datetime,
+    shop_id: Optional[str] = None,
 ) -> Dict[str, object]:
     latencies = [s.latency_ms for s in sent if s.latency_ms is not None]
     lost = [s for s in sent if (s.buyer_id, s.message_id) not in outcome.stored_answered]
@@ -335,6 +336,7 @@ def report(
             row["agent"] += 1
     minutes = range(0, max(per_minute) + 1) if per_minute else range(0)
     return {
+        "shop_id": shop_id,  # the shop rehearsed: only its supervisor reads the report (/rehearsal)
         "started_at": started_at.strftime("%Y-%m-%d %H:%M:%S"),
         "speed": speed,
         "window": window,
@@ -467,6 +469,7 @@ def rehearse(
         started_at=started_at,
         duration=duration,
         ended_at=clock.now(),
+        shop_id=cfg.shop_id,
     )
     release_queue(prefix)
     out.parent.mkdir(parents=True, exist_ok=True)

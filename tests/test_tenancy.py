@@ -30,9 +30,12 @@ from bot.store import conversations
 from bot.store.db import session_scope
 from bot.store.models import (
     Agent,
+    AgentStatus,
     Buyer,
     Conversation,
     Direction,
+    Handler,
+    HandoffReason,
     KnowledgeGap,
     Message,
     Order,
@@ -42,6 +45,7 @@ from bot.store.models import (
     Sender,
     Shop,
     ShopMode,
+    Variant,
 )
 from connectors.console import BadEvent, parse_event, sender_key
 from tests.helpers import console_event, console_post, matches
@@ -368,3 +372,369 @@ def test_the_supervisors_pages_count_only_their_shop(servers):
     with session_scope() as s:
         for row in board["watch_list"]:
             assert s.execute(select(Order.shop_id).where(Order.id == row["order_id"])).scalar_one() == B
+
+
+# --- the scheduler: outreach and the peak, shop by shop (unit) --------------------------------------
+
+
+def _stocked_unpaid(s, shop_id: str, oid: str, buyer: str, paid_ago: timedelta | None = None) -> Order:
+    """An order of the shop's own product, in stock: unpaid for 5 hours, or paid `paid_ago`."""
+    product = Product(shop_id=shop_id, sku=f"{shop_id}-{oid[-3:]}", title=f"{shop_id}的宝贝{oid[-3:]}",
+                      category="x", price_fen=100, material="m")  # fmt: skip
+    s.add(product)
+    s.flush()
+    s.add(Variant(product_id=product.id, color="原色", size="默认", stock=10))
+    order = Order(
+        id=oid, shop_id=shop_id, buyer_id=buyer, created_at=NOW - timedelta(hours=5) - (paid_ago or timedelta(0)),
+        status=OrderStatus.PAID if paid_ago else OrderStatus.UNPAID, paid_at=NOW - paid_ago if paid_ago else None,
+        goods_fen=100, express=shop(shop_id).default_express, receiver_name="张三", receiver_phone="13900000000",
+        province="浙江", city="杭州", address="文三路1号",
+        items=[OrderItem(product_id=product.id, color="原色", size="默认", quantity=1, unit_price_fen=100)],
+    )  # fmt: skip
+    s.add(order)
+    s.flush()
+    return order
+
+
+@pytest.fixture()
+def outreach_shops(shop_db):
+    """One buyer with an unpaid and a paid order in each shop; the paid ones both 10 h ago:
+    within the tea shop's watch (48 h limit), not the T-shirt shop's (72 h)."""
+    s = shop_db
+    s.add(Shop(id=B, name="拾叶茶舍"))
+    s.add(Buyer(id="b1", shop_id=A, nick="阿强", created_at=NOW - timedelta(days=30)))
+    s.flush()
+    made = {}
+    for shop_id, n in ((A, 1), (B, 2)):
+        made[shop_id, "unpaid"] = _stocked_unpaid(s, shop_id, f"30000000000000001{n}1", "b1")
+        made[shop_id, "paid"] = _stocked_unpaid(s, shop_id, f"30000000000000001{n}2", "b1", timedelta(hours=10))
+    return s, made
+
+
+def test_payment_reminders_and_delay_notices_go_shop_by_shop_in_the_shops_words(outreach_shops):
+    from bot.service import outreach
+    from bot.shop import outreach as rules
+    from bot.store.models import Outreach, OutreachKind
+
+    s, made = outreach_shops
+    sent = outreach.send_payment_reminders(s, shop(B), B, NOW) + outreach.send_delay_notices(s, shop(B), B, NOW)
+    rows = s.execute(select(Outreach)).scalars().all()
+    assert len(sent) == 2 and {r.message_id for r in rows} == set(sent)
+    assert {(r.order_id, r.kind) for r in rows} == {
+        (made[B, "unpaid"].id, OutreachKind.PAYMENT_REMINDER),
+        (made[B, "paid"].id, OutreachKind.DELAY_NOTICE),  # B's 48 h limit: due; under A's 72 h it would not be
+    }
+    assert {r.shop_id for r in rows} == {B}
+    tea_chat = conversations.conversation_for(s, B, "b1")
+    for row in rows:
+        message = s.get(Message, row.message_id)
+        assert message.conversation_id == tea_chat.id
+        order = s.get(Order, row.order_id)
+        reply = (
+            rules.payment_reminder(order, NOW, shop(B))
+            if row.kind == OutreachKind.PAYMENT_REMINDER
+            else rules.delay_notice(order, NOW, shop(B))
+        )
+        rng = __import__("random").Random(f"{order.id}:{row.kind}:{row.slot}")
+        assert message.text == library(B).render(reply.phrase_id, reply.slots, rng=rng)  # B's phrases, B's facts
+        assert "青衫" not in message.text and "16:00" not in message.text  # nothing of the T-shirt shop
+    # The T-shirt shop's round reminds its own unpaid order only; its paid one is not due yet (72 h).
+    a_sent = outreach.send_payment_reminders(s, shop(A), A, NOW) + outreach.send_delay_notices(s, shop(A), A, NOW)
+    a_rows = s.execute(select(Outreach).where(Outreach.shop_id == A)).scalars().all()
+    assert [r.order_id for r in a_rows] == [made[A, "unpaid"].id] and [r.message_id for r in a_rows] == a_sent
+    assert s.get(Message, a_sent[0]).conversation_id == conversations.conversation_for(s, A, "b1").id
+    assert [o.id for o in outreach.watch_list(s, shop(B), B, NOW)] == [made[B, "paid"].id]
+
+
+def _queue_up(s, shop_id: str, n: int, since: datetime) -> None:
+    for i in range(n):
+        s.add(Conversation(shop_id=shop_id, buyer_id=f"q{shop_id}{i}", started_at=since, last_message_at=since,
+                           handled_by=Handler.QUEUE, queued_at=since))  # fmt: skip
+    s.flush()
+
+
+def test_the_load_of_one_shop_never_switches_the_others_peak(outreach_shops, monkeypatch):
+    """Shop A overloaded (one online agent, full; three waiting), shop B calm: the scheduler's
+    round switches A's peak only, logs it for A, and sends each shop's own outreach."""
+    from contextlib import nullcontext
+
+    from bot.console import operations
+    from bot.service import peak_watch
+    from bot.store.models import Outreach, PeakSwitch
+
+    s, made = outreach_shops
+    busy = Agent(shop_id=A, login="a9", name="小忙", password_hash="x", skills=["presale"], max_sessions=1,
+                 status=AgentStatus.ONLINE)  # fmt: skip
+    idle = Agent(shop_id=B, login="b9", name="小闲", password_hash="x", skills=["presale"], max_sessions=5,
+                 status=AgentStatus.ONLINE)  # fmt: skip
+    s.add_all([busy, idle])
+    s.flush()
+    s.add(Conversation(shop_id=A, buyer_id="held", handled_by=Handler.AGENT, agent_id=busy.id, started_at=NOW,
+                       last_message_at=NOW))  # fmt: skip
+    _queue_up(s, A, 3, NOW - timedelta(minutes=5))
+    assert peak_watch.measure(s, B, NOW).queue == 0 and peak_watch.measure(s, A, NOW).queue == 3
+
+    monkeypatch.setattr(operations, "session_scope", lambda *a, **k: nullcontext(s))
+    monkeypatch.setattr(operations, "shop_ids", lambda: [A, B])
+    done = operations.tick(peak_watch.PeakWatch(), NOW)
+    assert done["shops_switched"] == [A] and done["switched"]["on"]
+    assert [(p.shop_id, p.on) for p in s.execute(select(PeakSwitch)).scalars()] == [(A, True)]
+    assert s.get(Shop, A).peak_by_load_since == NOW and s.get(Shop, B).peak_by_load_since is None
+    assert peak_watch.state(s, shop(B), B, NOW).on is False and peak_watch.state(s, shop(A), A, NOW).on is True
+    assert peak_watch.recent_switches(s, B) == []
+    # the same round sent each shop's outreach, each row with its shop
+    by_shop = {(r.shop_id, r.order_id) for r in s.execute(select(Outreach)).scalars()}
+    assert by_shop == {(A, made[A, "unpaid"].id), (B, made[B, "unpaid"].id), (B, made[B, "paid"].id)}
+    assert set(done["sent"]) == {r.message_id for r in s.execute(select(Outreach)).scalars()}
+    # B overloaded later while A calms: B switches on by itself, A's switch stays A's
+    _queue_up(s, B, 9, NOW)
+    later = NOW + timedelta(minutes=1)
+    assert operations.tick(peak_watch.PeakWatch(), later)["shops_switched"] == [B]
+    assert [(p.shop_id, p.on) for p in s.execute(select(PeakSwitch).order_by(PeakSwitch.id)).scalars()] == [
+        (A, True),
+        (B, True),
+    ]
+
+
+# --- the manager's reports (unit) -------------------------------------------------------------------
+
+
+def test_a_shops_report_never_counts_another_shops_messages(two_shops):
+    """The same buyer talks to both shops on the same day: each report counts its own chat."""
+    from bot.service import reports
+
+    s = two_shops
+    tea_agent = Agent(shop_id=B, login="t1", name="小茶", password_hash="x", skills=["presale"])
+    shirt_agent = Agent(shop_id=A, login="a1", name="小美", password_hash="x", skills=["presale"])
+    s.add_all([tea_agent, shirt_agent])
+    s.flush()
+    day = NOW.date()
+    conv_a = Conversation(shop_id=A, buyer_id="b1", started_at=NOW, last_message_at=NOW,
+                          handoff_reason=HandoffReason.DISPUTE, handled_by=Handler.AGENT, agent_id=shirt_agent.id,
+                          queued_at=NOW + timedelta(seconds=5))  # fmt: skip
+    conv_b = Conversation(shop_id=B, buyer_id="b1", started_at=NOW, last_message_at=NOW)
+    s.add_all([conv_a, conv_b])
+    s.flush()
+
+    def say(conv, seconds, direction, sender, text, intent=None, agent=None):
+        s.add(Message(conversation_id=conv.id, direction=direction, sender=sender, text=text, intent=intent,
+                      agent_id=agent, created_at=NOW + timedelta(seconds=seconds)))  # fmt: skip
+
+    say(conv_a, 0, Direction.IN, Sender.BUYER, "这件衬衫多少钱", "ask_product")
+    say(conv_a, 2, Direction.OUT, Sender.BOT, "亲，79元")
+    say(conv_a, 4, Direction.IN, Sender.BUYER, "质量太差 我要投诉 差评", "complain")
+    say(conv_a, 20, Direction.OUT, Sender.AGENT, "亲，非常抱歉", agent=shirt_agent.id)
+    say(conv_b, 60, Direction.IN, Sender.BUYER, "龙井还有货吗", "ask_stock")
+    say(conv_b, 61, Direction.OUT, Sender.BOT, "亲，有货的")
+    s.flush()
+    # his T-shirt order paid within the window: a conversion of the T-shirt shop's only
+    s.get(Order, "3000000000000000001").paid_at = NOW + timedelta(hours=1)
+    s.get(Order, "3000000000000000002").paid_at = NOW - timedelta(days=1)
+    s.flush()
+
+    tea = reports.build(s, shop(B), B, day)
+    assert tea.totals["conversations"] == 1 and tea.totals["buyer_messages"] == 1
+    assert tea.totals["bot_messages"] == 1 and tea.totals["agent_messages"] == 0
+    assert tea.totals["handed_off"] == 0 and tea.handoffs == []
+    assert tea.disputes["bad_review_threats"] == 0 and tea.disputes["messages"] == []
+    assert tea.funnel == {"inquiries": 1, "ordered": 0, "paid": 0}  # his T-shirt payment is not the tea shop's
+    assert [r.name for r in tea.agents] == [reports.BOT, "小茶"]
+    assert {i["intent"] for i in tea.intents} == {"ask_stock"}
+    assert tea.platform_clock["held"] == 0 and tea.queue["queued"] == 0
+    with pytest.raises(reports.ReportError):
+        reports.build(s, shop(B), B, day, agent_id=shirt_agent.id)  # another shop's agent: not there to pick
+
+    shirts = reports.build(s, shop(A), A, day)
+    assert shirts.totals["conversations"] == 1 and shirts.totals["buyer_messages"] == 2
+    assert shirts.totals["handed_off"] == 1 and shirts.disputes["bad_review_threats"] == 1
+    assert shirts.funnel == {"inquiries": 1, "ordered": 1, "paid": 1}
+    assert [r.name for r in shirts.agents] == [reports.BOT, "小美"]
+    assert "龙井" not in json.dumps(shirts.lost + shirts.disputes["messages"], ensure_ascii=False)
+
+
+# --- every table belongs to a shop -----------------------------------------------------------------
+
+# Tables global by design, and why. A new table either has a shop_id, hangs off one that has
+# (a NOT NULL foreign key chain: message → conversation → shop), or is added here with a reason.
+GLOBAL_TABLES = {
+    "shops": "the tenants themselves",
+    "alembic_version": "the schema's revision (Alembic's own table, not in the models)",
+}
+
+
+def _shop_path(table, seen=()) -> list | None:
+    """The NOT NULL foreign keys from the table to one with a shop_id, or None."""
+    if "shop_id" in table.c:
+        fk = {f.column.table.name for f in table.c.shop_id.foreign_keys}
+        assert fk == {"shops"}, f"{table.name}.shop_id must reference shops.id"
+        return [table.name]
+    for column in table.c:
+        if column.nullable:
+            continue  # an optional link does not pin a row to a shop
+        for fk in column.foreign_keys:
+            parent = fk.column.table
+            if parent.name in seen:
+                continue
+            rest = _shop_path(parent, (*seen, table.name))
+            if rest is not None:
+                return [f"{table.name}.{column.name}", *rest]
+    return None
+
+
+def test_every_table_belongs_to_a_shop_or_is_global_by_design(tmp_path):
+    from sqlalchemy import create_engine, inspect
+
+    from bot.store import migrate
+    from bot.store.models import Base
+
+    paths = {}
+    for table in Base.metadata.sorted_tables:
+        if table.name in GLOBAL_TABLES:
+            continue
+        paths[table.name] = _shop_path(table)
+    orphans = sorted(name for name, path in paths.items() if path is None)
+    assert not orphans, (
+        f"tables with no shop: {orphans} — add shop_id, a NOT NULL key to a shop's table, or GLOBAL_TABLES"
+    )
+    # the chains this documents, for the tables without a shop_id of their own
+    assert paths["messages"] == ["messages.conversation_id", "conversations"]
+    assert paths["order_items"] == ["order_items.order_id", "orders"]
+    assert paths["tracking_events"] == ["tracking_events.shipment_id", "shipments.order_id", "orders"]
+    assert paths["deliveries"] == ["deliveries.message_id", "messages.conversation_id", "conversations"]
+    assert paths["agent_sessions"] == ["agent_sessions.agent_id", "agents"]
+    # the migrated database has no table the models do not know (nor one the walk skipped)
+    url = f"sqlite:///{tmp_path / 'walk.db'}"
+    migrate.upgrade(url)
+    in_db = set(inspect(create_engine(url)).get_table_names())
+    assert in_db - set(GLOBAL_TABLES) == set(Base.metadata.tables) - set(GLOBAL_TABLES)
+    assert set(GLOBAL_TABLES) <= in_db
+
+
+# --- pushed to the agents and to the console ---------------------------------------------------------
+
+
+def _agent_id(login: str) -> int:
+    with session_scope() as s:
+        return s.execute(select(Agent.id).where(Agent.login == login)).scalar_one()
+
+
+@pytest.mark.servers
+def test_a_buyer_message_is_pushed_only_to_its_own_shops_agent(servers):
+    """/internal/buyer-message (from the Rasa channel, signed): the tea shop's buyer goes to the
+    tea shop's agent's sockets; a T-shirt agent's open workbench never sees it — not even when
+    a conversation (wrongly) names an agent of another shop."""
+    base = servers.urls["console"]
+    tea_agent, shirt_agent = _agent_id("xiaocha"), _agent_id("xiaomei")
+    held, wrong = "ten_" + uuid.uuid4().hex[:8], "ten_" + uuid.uuid4().hex[:8]
+    ids = {}
+    with session_scope() as s:
+        for buyer, agent in ((held, tea_agent), (wrong, shirt_agent)):
+            conv = conversations.conversation_for(s, B, buyer)
+            mid = str(uuid.uuid4())
+            conversations.record(s, conv, Direction.IN, Sender.BUYER, f"龙井明前的还有吗 {buyer}", message_id=mid)
+            conv.handled_by, conv.agent_id = Handler.AGENT, agent
+            ids[buyer] = (conv.id, mid)
+
+    def signed(buyer):
+        body = json.dumps({"conversation_id": ids[buyer][0], "message_id": ids[buyer][1]}).encode()
+        return body, signing.signed_headers(settings.secret("internal"), body)
+
+    async def frames(ws, seconds):
+        seen = []
+        try:
+            while True:
+                seen.append(await ws.receive_json(timeout=seconds))
+        except (asyncio.TimeoutError, TypeError):
+            return seen
+
+    async def talk():
+        jars = [aiohttp.CookieJar(unsafe=True) for _ in range(2)]
+        async with aiohttp.ClientSession(cookie_jar=jars[0]) as tea, aiohttp.ClientSession(cookie_jar=jars[1]) as shirt:
+            for http, login in ((tea, "xiaocha"), (shirt, "xiaomei")):
+                assert (await http.post(base + "/api/login", json={"login": login, "password": "xiaoer123"})).ok
+            async with tea.ws_connect(base + "/ws") as tea_ws, shirt.ws_connect(base + "/ws") as shirt_ws:
+                await tea_ws.receive_json()
+                await shirt_ws.receive_json()
+                answers = []
+                for buyer in (held, wrong):
+                    body, headers = signed(buyer)
+                    async with aiohttp.ClientSession() as plain:
+                        async with plain.post(base + "/internal/buyer-message", data=body, headers=headers) as resp:
+                            answers.append((resp.status, await resp.json()))
+                return answers, await frames(tea_ws, 3), await frames(shirt_ws, 1)
+
+    try:
+        answers, tea_frames, shirt_frames = asyncio.run(talk())
+    finally:
+        with session_scope() as s:
+            for conv_id, _ in ids.values():
+                conv = s.get(Conversation, conv_id)
+                conv.handled_by, conv.agent_id = Handler.BOT, None
+    assert answers == [(200, {"delivered": True}), (200, {"delivered": False})]
+    pushed = [f for f in tea_frames if f.get("type") == "buyer_message"]
+    assert [f["conversation_id"] for f in pushed] == [ids[held][0]]
+    assert not [f for f in shirt_frames if f.get("type") == "buyer_message"]
+    assert "龙井明前" not in json.dumps(shirt_frames, ensure_ascii=False)
+    # unsigned, it reaches nobody
+    body, _ = signed(held)
+    unsigned = requests.post(
+        base + "/internal/buyer-message", data=body, headers={"Content-Type": "application/json"}, timeout=10
+    )
+    assert unsigned.status_code == 401
+
+
+async def test_a_shops_message_goes_to_the_console_as_that_shops(aiohttp_server, db_url):
+    """The console callback (one per server) gets the tea shop's message with the tea shop's id,
+    signed; the delivery row hangs off the message, hence the tea shop's conversation."""
+    from aiohttp import web
+
+    from bot.service.delivery import deliver
+    from bot.store.models import Delivery
+
+    seen = []
+
+    async def callback(request):
+        body = await request.read()
+        assert signing.problem(settings.secret("callback"), request.headers, body) is None
+        seen.append(json.loads(body))
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/callback", callback)
+    server = await aiohttp_server(app)
+    with session_scope() as s:
+        conv = conversations.conversation_for(s, B, "tb_regular")
+        message_id = conversations.record(s, conv, Direction.OUT, Sender.AGENT, "亲，明前龙井明天发出").id
+    assert await deliver(message_id, url=str(server.make_url("/callback")), backoff=(0,))
+    assert [(p["shop_id"], p["buyer_id"], p["text"]) for p in seen] == [(B, "tb_regular", "亲，明前龙井明天发出")]
+    with session_scope() as s:
+        row = s.execute(select(Delivery).where(Delivery.message_id == message_id)).scalar_one()
+        assert s.get(Message, row.message_id).conversation.shop_id == B and row.delivered_at is not None
+
+
+# --- the supervisor's Double 11 pages -----------------------------------------------------------------
+
+
+@pytest.mark.servers
+def test_staffing_and_rehearsal_are_the_supervisors_shops(servers):
+    from bot.console.operations import REHEARSAL_REPORT
+
+    base = servers.urls["console"]
+    tea, shirts = _agent("chaye", servers), _agent("laowang", servers)
+    assert shop(B).peak.hourly_curve != shop(A).peak.hourly_curve
+    for http, shop_id in ((tea, B), (shirts, A)):
+        defaults = http.get(base + "/api/staffing", timeout=30).json()
+        assert [tuple(h) for h in defaults["curve"]] == list(shop(shop_id).peak.hourly_curve)
+        plan = http.post(base + "/api/staffing", json={"sales": 1000000, "service_share": 0.3, "avg_order": 200,
+                                                      "conversion": 0.3, "capacity": 60}, timeout=30)  # fmt: skip
+        assert plan.ok, plan.text
+        assert [h["start"] for h in plan.json()["hours"]] == [h for h, _ in shop(shop_id).peak.hourly_curve]
+    # `xiaoer rehearse` plays the default shop: its report is not the tea shop's to read
+    assert tea.get(base + "/api/rehearsal", timeout=30).json() == {"report": None}
+    assert tea.get(base + "/api/staffing", timeout=30).json()["bot_resolution"] is None
+    assert tea.get(base + "/api/rehearsal/chart.png", timeout=30).status_code == 404
+    if REHEARSAL_REPORT.exists():
+        assert shirts.get(base + "/api/rehearsal", timeout=30).json()["report"] is not None
+    # the agent pages and APIs of a supervisor answer for the cookie's shop, never another's
+    for path in ("/api/peak", "/api/reports", "/api/queue", "/api/workbench/state", "/api/trainer/gaps"):
+        assert "青衫" not in tea.get(base + path, timeout=30).text, path

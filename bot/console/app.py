@@ -1,11 +1,12 @@
 """aiohttp app factory for the console: the store chat page, the workbench and queue, the
-trainer page, the supervisor's Double 11 pages and scheduler, each adding its own routes and state."""
+trainer page, the supervisor's Double 11 pages and scheduler, the operator's shops page, each
+adding its own routes and state."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from bot.console import auth, operations, rasa_client, reports, store_page, trainer, workbench
+from bot.console import auth, operations, rasa_client, reports, shops, store_page, trainer, workbench
 from bot.console.auth import STATIC
 
 
@@ -22,5 +23,6 @@ def create_app() -> web.Application:
     trainer.add_routes(app)
     operations.add_routes(app)
     reports.add_routes(app)
+    shops.add_routes(app)
     app.router.add_static("/static", STATIC)
     return app

@@ -322,6 +322,10 @@ async def buyer_message(request: web.Request) -> web.Response:
         conv = session.get(Conversation, event["conversation_id"])
         if conv is None or conv.agent_id is None:
             return web.json_response({"delivered": False})
+        holder = session.get(Agent, conv.agent_id)
+        if holder is None or holder.shop_id != conv.shop_id:  # only ever to the shop's own agent
+            logger.warning("conversation %s is held by an agent of another shop: not pushed", conv.id)
+            return web.json_response({"delivered": False})
         agent_id = conv.agent_id
         msg = conversations.find_message(session, conv.id, event["message_id"])
         if msg is None:
