@@ -247,7 +247,7 @@ ready in {time.monotonic() - started:.0f}s
   agent workbench:          {urls["console"]}/workbench{demo}
   queue:                    {urls["console"]}/queue
   trainer (misread review): {urls["console"]}/trainer
-  Double 11 (supervisor):   {urls["console"]}/peak   /staffing   /rehearsal
+  supervisor:               {urls["console"]}/reports   /peak   /staffing   /rehearsal   /shops
 {rest}  console protocol channel: {urls["rasa"]}/webhooks/console/webhook
   action server:            {urls["actions"]}/health
 {_replica_lines(servers, backing)}  logs:                     {servers.log_dir}
