@@ -287,7 +287,7 @@ def cmd_staffing(args: argparse.Namespace) -> int:
     cfg = load_shop()
     bot_resolution = args.bot_resolution
     if bot_resolution is None:
-        bot_resolution = _rehearsed_resolution()
+        bot_resolution = staffing.rehearsed_resolution(cfg.shop_id)
         if bot_resolution is not None:
             print(f"bot resolution from the last rehearsal ({settings.REHEARSAL_REPORT.name}): {bot_resolution:.1%}")
     try:
@@ -318,13 +318,6 @@ def cmd_staffing(args: argparse.Namespace) -> int:
         staffing.chart(plan, args.chart)
         print(f"chart: {args.chart}")
     return 0
-
-
-def _rehearsed_resolution() -> float | None:
-    try:
-        return float(json.loads(settings.REHEARSAL_REPORT.read_text(encoding="utf-8"))["bot_resolution"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -163,7 +163,7 @@ class Postgres:
         conn.close()
 
     def stop(self) -> None:
-        _stop(self.proc, signal.SIGINT)  # a "fast" shutdown: clients disconnected, data flushed
+        stop_process(self.proc, signal.SIGINT)  # a "fast" shutdown: clients disconnected, data flushed
 
 
 @dataclass
@@ -205,7 +205,7 @@ class Redis:
         return self
 
     def stop(self) -> None:
-        _stop(self.proc)
+        stop_process(self.proc)
 
 
 def nginx_config(folder: Path, listen: Tuple[str, int], upstreams: Sequence[int], max_body: int) -> str:
@@ -298,7 +298,8 @@ class Backing:
                 service.stop()
 
 
-def _stop(proc: Optional[subprocess.Popen], how: int = signal.SIGTERM, timeout: float = 20) -> None:
+def stop_process(proc: Optional[subprocess.Popen], how: int = signal.SIGTERM, timeout: float = 20) -> None:
+    """Stop a process group started by us: `how`, then SIGKILL after `timeout` seconds."""
     if proc is None or proc.poll() is not None:
         return
     try:

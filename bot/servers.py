@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -303,17 +302,7 @@ class Servers:
                 time.sleep(0.5)
 
     def stop_one(self, name: str, timeout: float = 20) -> None:
-        proc = self.procs.pop(name, None)
-        if proc is None or proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        except ProcessLookupError:
-            pass
+        scale.stop_process(self.procs.pop(name, None), timeout=timeout)
 
     def stop(self) -> None:
         order = ["console", "nginx"] + [n for n in self.procs if n.startswith("rasa")]

@@ -190,9 +190,7 @@ def _store_inbound(event: Dict[str, Any]) -> Stored:
         now = clock.now()
         agents.route_inbound(session, conv, now)
         with_agent = conv.handled_by == Handler.AGENT
-        bot_may_answer = with_agent and peak_watch.bot_may_answer(
-            conv, peak_watch.state(session, shop(conv.shop_id), conv.shop_id, now)
-        )
+        bot_may_answer = peak_watch.bot_may_answer_now(session, conv, now)
         if with_agent and not bot_may_answer:
             conversations.mark_answered(session, conv.id, event["message_id"])  # delivered to a person
         return Stored(state, [], last_answered, conv.id, with_agent, bot_may_answer)

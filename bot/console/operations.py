@@ -12,7 +12,6 @@ nothing. The shop clock (bot/clock.py) is the one the tests pin.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import Counter
 from datetime import datetime, timedelta
@@ -145,26 +144,6 @@ def _outreach_of(session, order_id: str) -> List[Outreach]:
 
 
 # --- the staffing plan ----------------------------------------------------------------------------
-def _rehearsal_of(shop_id: str) -> Dict[str, Any] | None:
-    """The last rehearsal's report if it rehearsed this shop (`xiaoer rehearse` plays the
-    default shop; a report without a shop_id is from before there were several)."""
-    try:
-        report = json.loads(REHEARSAL_REPORT.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(report, dict) or (report.get("shop_id") or shop().shop_id) != shop_id:
-        return None
-    return report
-
-
-def _rehearsed_resolution(shop_id: str) -> float | None:
-    """The bot resolution rate the shop's last rehearsal measured, if there is one."""
-    try:
-        return float((_rehearsal_of(shop_id) or {})["bot_resolution"])
-    except (KeyError, ValueError, TypeError):
-        return None
-
-
 def _agent_shop(agent_id: int):
     with session_scope() as session:
         return shop(session.get(Agent, agent_id).shop_id)
@@ -172,7 +151,9 @@ def _agent_shop(agent_id: int):
 
 async def staffing_defaults(request: web.Request) -> web.Response:
     cfg = _agent_shop(require_agent(request, Role.SUPERVISOR))
-    return web.json_response({"bot_resolution": _rehearsed_resolution(cfg.shop_id), "curve": cfg.peak.hourly_curve})
+    return web.json_response(
+        {"bot_resolution": staffing.rehearsed_resolution(cfg.shop_id), "curve": cfg.peak.hourly_curve}
+    )
 
 
 async def staffing_plan(request: web.Request) -> web.Response:
@@ -226,13 +207,13 @@ async def staffing_plan(request: web.Request) -> web.Response:
 async def rehearsal_report(request: web.Request) -> web.Response:
     """The last rehearsal's report, to the supervisors of the shop it rehearsed only."""
     cfg = _agent_shop(require_agent(request, Role.SUPERVISOR))
-    return web.json_response({"report": _rehearsal_of(cfg.shop_id)})
+    return web.json_response({"report": staffing.last_rehearsal(cfg.shop_id)})
 
 
 async def rehearsal_chart(request: web.Request) -> web.StreamResponse:
     cfg = _agent_shop(require_agent(request, Role.SUPERVISOR))
     chart = REHEARSAL_REPORT.with_suffix(".png")
-    if _rehearsal_of(cfg.shop_id) is None or not chart.exists():
+    if staffing.last_rehearsal(cfg.shop_id) is None or not chart.exists():
         raise web.HTTPNotFound(text="还没有演练报告：运行 xiaoer rehearse", content_type="text/plain")
     return web.FileResponse(chart)
 

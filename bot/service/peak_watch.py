@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.service.agents import load
-from bot.shop.config import ShopConfig
+from bot.shop.config import ShopConfig, shop
 from bot.shop.peak import PeakState, peak_state
 from bot.store.models import (
     Agent,
@@ -147,7 +147,17 @@ def bot_may_answer(conv: Conversation, peak: PeakState) -> bool:
     """In the peak, a buyer whom assist mode gave to an agent may get the bot's answer to a
     bot-safe question at once: the agents are saturated. Buyers handed over for a reason
     (asked for a person, a complaint, …) stay with the person."""
-    return peak.on and conv.handled_by == Handler.AGENT and conv.handoff_reason == HandoffReason.ASSIST_MODE
+    return peak.on and _with_agent_by_assist_mode(conv)
+
+
+def bot_may_answer_now(session: Session, conv: Conversation, now: datetime) -> bool:
+    """bot_may_answer for a stored buyer message: the peak is read only for the buyers it can
+    concern (the console channel asks for every message a person holds)."""
+    return _with_agent_by_assist_mode(conv) and state(session, shop(conv.shop_id), conv.shop_id, now).on
+
+
+def _with_agent_by_assist_mode(conv: Conversation) -> bool:
+    return conv.handled_by == Handler.AGENT and conv.handoff_reason == HandoffReason.ASSIST_MODE
 
 
 def bot_safe(intent: Optional[str], cfg: ShopConfig) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import random
 import re
-import string
 from dataclasses import asdict, dataclass
 from typing import Dict, List, Optional, Sequence
 
@@ -19,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.shop.config import ShopConfig
 from bot.shop.orders import buyer_orders, shop_order
-from bot.shop.phrases import Library, library, shop_slots
+from bot.shop.phrases import Library, PhraseError, library, shop_slots
 from bot.store.models import Buyer
 
 SUGGESTIONS = 3
@@ -129,20 +128,7 @@ def _phrases_for(phrases: Library, intent: str):
 def _fill(phrases: Library, phrase_id: str, values: Dict[str, object], rng: random.Random) -> Optional[str]:
     """A variant of the phrase a person can send, filled; None if it needs something only the
     conversation can say (a ticket number…) or every variant is a hand-over line."""
-    variants = [v for v in phrases.get(phrase_id).variants if not HANDOFF_WORDS.search(v)]
-    if not variants:
-        return None
-    variant = rng.choice(variants)
     try:
-        names = [name for _, name, _, _ in string.Formatter().parse(variant) if name]
-    except ValueError:
+        return as_person(phrases.render(phrase_id, values, rng=rng, keep=lambda v: not HANDOFF_WORDS.search(v)))
+    except PhraseError:
         return None
-    if any(values.get(name) in (None, "") for name in names):
-        return None
-    return as_person(variant.format_map({k: _text(v) for k, v in values.items()}))
-
-
-def _text(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)

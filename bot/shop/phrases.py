@@ -15,7 +15,7 @@ import string
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 import yaml
 
@@ -107,9 +107,14 @@ class Library:
         phrase_id: str,
         slots: Optional[Mapping[str, object]] = None,
         rng: Optional[random.Random] = None,
+        keep: Optional[Callable[[str], bool]] = None,
     ) -> str:
+        """One variant, filled; `keep` narrows the variants (PhraseError if none is left)."""
         phrase = self.get(phrase_id)
-        variant = (rng or random).choice(list(phrase.variants))
+        variants = [v for v in phrase.variants if keep is None or keep(v)]
+        if not variants:
+            raise PhraseError(f"phrase {phrase_id} ({phrase.source}) has no variant to use here")
+        variant = (rng or random).choice(variants)
         values = {**shop_slots(self.shop_id), **(slots or {})}
         missing = [name for name in _slot_names(variant) if values.get(name) in (None, "")]
         if missing:

@@ -16,9 +16,13 @@ once, each reception taking some minutes).
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from bot import settings
+from bot.shop.config import shop
 
 
 class StaffingError(ValueError):
@@ -119,19 +123,26 @@ def _check(sales, service_share, avg_order, conversion, capacity, bot_resolution
         raise StaffingError("；".join(problems))
 
 
-def as_rows(p: StaffingPlan) -> List[Dict[str, object]]:
-    """The per-hour table, for the page and the CSV."""
-    return [
-        {
-            "时段": h.start,
-            "占比": round(h.share, 4),
-            "接待量": round(h.receptions, 1),
-            "留给人工": round(h.for_people, 1),
-            "需要客服（有机器人）": h.agents,
-            "需要客服（无机器人）": h.agents_without_bot,
-        }
-        for h in p.hours
-    ]
+def last_rehearsal(shop_id: str) -> Optional[Dict[str, Any]]:
+    """The last rehearsal's report (settings.REHEARSAL_REPORT) if it rehearsed this shop
+    (`xiaoer rehearse` plays the default shop; a report without a shop_id is from before there
+    were several)."""
+    try:
+        report = json.loads(settings.REHEARSAL_REPORT.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(report, dict) or (report.get("shop_id") or shop().shop_id) != shop_id:
+        return None
+    return report
+
+
+def rehearsed_resolution(shop_id: str) -> Optional[float]:
+    """The bot resolution rate the shop's last rehearsal measured, if there is one: the plan's
+    default for `bot_resolution`."""
+    try:
+        return float((last_rehearsal(shop_id) or {})["bot_resolution"])
+    except (KeyError, ValueError, TypeError):
+        return None
 
 
 def summary_lines(p: StaffingPlan) -> List[str]:

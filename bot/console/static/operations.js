@@ -1,4 +1,4 @@
-// Shared by the supervisor's Double 11 pages (peak.html, staffing.html, rehearsal.html): the
+// Shared by the supervisor's pages (peak, staffing, rehearsal, reports, shops): the menu, the
 // API call that shows the server's reason, the toast, number formats and the SVG bar chart.
 const Ops = (() => {
   const $ = (id) => document.getElementById(id);
@@ -152,6 +152,30 @@ const Ops = (() => {
       box.appendChild(item);
     }
   }
+
+  // The supervisor's menu, one list for every page (<nav id="ops-nav">). 店铺管理 is the server
+  // operator's, listed on its own page only: other supervisors may not open it.
+  const MENU = [["/peak", "高峰看板"], ["/staffing", "排班计划"], ["/rehearsal", "演练报告"], ["/reports", "经营报表"]];
+  function menu() {
+    const nav = $("ops-nav");
+    if (!nav) return;
+    const here = location.pathname;
+    const items = here === "/shops" ? [...MENU, ["/shops", "店铺管理"]] : MENU;
+    for (const [href, label] of items) {
+      const a = document.createElement("a");
+      a.href = href;
+      a.textContent = label;
+      if (href === here) a.setAttribute("aria-current", "page");
+      nav.appendChild(a);
+    }
+    const sep = document.createElement("span");
+    sep.className = "sep";
+    const back = document.createElement("a");
+    back.href = "/workbench";
+    back.textContent = "回工作台";
+    nav.append(sep, back);
+  }
+  menu();
 
   return { $, api, toast, reason, isNum, num, pct, duration, cell, tag, emptyRow, barChart, legend };
 })();

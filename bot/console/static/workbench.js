@@ -272,28 +272,37 @@
       : "保留正在接待的买家，暂不分配新买家。";
   }
 
+  // One buyer row of a list (avatar, name, time, preview); the caller adds its own chips.
+  function convItem(id, buyer, time, preview, open) {
+    const li = el("li", "conv");
+    li.dataset.id = id;
+    li.tabIndex = 0;
+    const av = el("span", "avatar");
+    avatar(av, buyer);
+    const body = el("div", "conv-body");
+    const l1 = el("div", "l1");
+    l1.append(el("span", "who", buyer), el("span", "time", time));
+    const l2 = el("div", "l2");
+    const last = el("span", "last");
+    last.textContent = plain(preview || "");
+    l2.append(last);
+    body.append(l1, l2);
+    li.append(av, body);
+    li.addEventListener("click", open);
+    li.addEventListener("keydown", (e) => { if (e.key === "Enter") open(); });
+    return { li, body, l2, l3: el("div", "l3") };
+  }
+
   function fillList(ul, rows, section) {
     const focused = document.activeElement && ul.contains(document.activeElement) ? Number(document.activeElement.dataset.id) : null;
     ul.textContent = "";
     for (const c of rows) {
-      const li = el("li", "conv");
-      li.dataset.id = c.id;
-      li.tabIndex = 0;
+      const { li, body, l2, l3 } = convItem(c.id, c.buyer, c.last_time, c.last, () => openConversation(c.id));
       if (S.open && c.id === S.open.id) li.classList.add("active");
-      const av = el("span", "avatar");
-      avatar(av, c.buyer);
-      const body = el("div", "conv-body");
-      const l1 = el("div", "l1");
-      l1.append(el("span", "who", c.buyer), el("span", "time", c.last_time));
-      const l2 = el("div", "l2");
-      const last = el("span", "last");
-      last.textContent = plain(c.last || "");
-      l2.append(last);
       if (c.unread > 0 && !(S.open && S.open.id === c.id && S.open.mine)) {
         l2.append(el("span", "badge unread-count", c.unread > 99 ? "99+" : String(c.unread)));
         li.classList.add("unread");
       }
-      const l3 = el("div", "l3");
       if (section === "mine" && c.wait_since_id) {
         const w = el("span", "wait");
         w.dataset.key = "m" + c.id + ":" + c.wait_since_id;
@@ -309,16 +318,12 @@
       if (c.state && c.state !== "open") l3.append(el("span", "chip state-" + c.state, c.state_label));
       for (const t of (c.tags || []).slice(0, 3)) l3.append(el("span", "chip tag", t));
       if (section === "bot" && c.agent) l3.append(el("span", "chip", c.agent));
-      body.append(l1, l2);
       if (l3.childNodes.length) body.append(l3);
       if (c.transfer) {
         const t = el("div", "transfer-note");
         t.append(el("b", "", (c.transfer.from || "同事") + "转交："), document.createTextNode(c.transfer.note || "（没有写说明）"));
         body.append(t);
       }
-      li.append(av, body);
-      li.addEventListener("click", () => openConversation(c.id));
-      li.addEventListener("keydown", (e) => { if (e.key === "Enter") openConversation(c.id); });
       ul.appendChild(li);
     }
     if (focused) { const again = ul.querySelector('li[data-id="' + focused + '"]'); if (again) again.focus(); }
@@ -854,27 +859,12 @@
     $("history-hint").textContent = d.q ? "「" + d.q + "」找到 " + d.results.length + " 个会话" : "最近的会话";
     if (!d.results.length) ul.append(el("li", "muted empty-row", "没有找到，换个关键词试试"));
     for (const r of d.results) {
-      const li = el("li", "conv");
-      li.dataset.id = r.id;
-      li.tabIndex = 0;
-      const av = el("span", "avatar");
-      avatar(av, r.buyer);
-      const body = el("div", "conv-body");
-      const l1 = el("div", "l1");
-      l1.append(el("span", "who", r.buyer), el("span", "time", r.when));
-      const l2 = el("div", "l2");
-      const snip = el("span", "last");
-      snip.textContent = plain(r.snippet || "");
-      l2.append(snip);
-      const l3 = el("div", "l3");
+      const go = () => { command({ type: "open_history", conversation_id: r.id }); setView("chat"); };
+      const { li, body, l3 } = convItem(r.id, r.buyer, r.when, r.snippet, go);
       l3.append(el("span", "chip match", r.matched), el("span", "chip", r.state_label));
       if (r.agent) l3.append(el("span", "chip", r.agent));
       for (const t of r.tags.slice(0, 3)) l3.append(el("span", "chip tag", t));
-      body.append(l1, l2, l3);
-      li.append(av, body);
-      const go = () => { command({ type: "open_history", conversation_id: r.id }); setView("chat"); };
-      li.addEventListener("click", go);
-      li.addEventListener("keydown", (e) => { if (e.key === "Enter") go(); });
+      body.append(l3);
       ul.append(li);
     }
   }
