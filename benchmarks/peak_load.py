@@ -222,6 +222,10 @@ class Result:
     latencies_ms: List[float]
     failures: int
     check: str = ""
+    # CPU the whole machine spent per message (every process: servers, databases, nginx and
+    # this load generator), and this load generator's own share of it.
+    machine_cpu_ms: float = float("nan")
+    generator_cpu_ms: float = float("nan")
 
     def percentile(self, p: float) -> float:
         ms = sorted(self.latencies_ms)
@@ -279,6 +283,23 @@ async def open_loop(send: Send, texts: List[str], rate: float, seconds: float) -
         tasks.append(asyncio.create_task(_timed(send, buyer, text, arrival, latencies)))
     outcomes = await asyncio.gather(*tasks)
     return Result(total / (time.perf_counter() - started), latencies, sum(not ok for ok in outcomes))
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores have spent busy since boot (/proc/stat: all but idle and iowait)."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+async def measured(load: Awaitable[Result]) -> Result:
+    """Runs a load and records what the machine and the load generator spent per message."""
+    machine, own = machine_busy_seconds(), time.process_time()
+    result = await load
+    count = max(1, len(result.latencies_ms))
+    result.machine_cpu_ms = (machine_busy_seconds() - machine) * 1000 / count
+    result.generator_cpu_ms = (time.process_time() - own) * 1000 / count
+    return result
 
 
 # --- the database check ----------------------------------------------------------------------------
@@ -397,14 +418,14 @@ def main() -> None:
                 for clients in levels:
                     for setup in setups.values():  # side by side at each load
                         setup.sent.clear()
-                        result = setup.closed[clients] = await closed_loop(setup.send, texts, clients)
+                        result = setup.closed[clients] = await measured(closed_loop(setup.send, texts, clients))
                         if setup.db_url:
                             result.check = check_database(setup.db_url, setup.sent)
                         _print(setup.name, f"{clients:3} chats", result)
                 for rate in rates:
                     for setup in setups.values():
                         setup.sent.clear()
-                        result = setup.opened[rate] = await open_loop(setup.send, texts, rate, args.seconds)
+                        result = setup.opened[rate] = await measured(open_loop(setup.send, texts, rate, args.seconds))
                         if setup.db_url:
                             result.check = check_database(setup.db_url, setup.sent)
                         _print(setup.name, f"{rate:3.0f} msg/s arriving", result)
@@ -421,7 +442,8 @@ def main() -> None:
 def _print(name: str, load: str, r: Result) -> None:
     print(
         f"  {name:32} {load:18} {r.per_second:6.1f} msg/s  p50 {r.p50:6.0f} ms  p99 {r.p99:6.0f} ms  "
-        f"failures {r.failures}" + (f"\n  {'':32} {r.check}" if r.check else ""),
+        f"failures {r.failures}  CPU/msg {r.machine_cpu_ms:.1f} ms (generator {r.generator_cpu_ms:.1f})"
+        + (f"\n  {'':32} {r.check}" if r.check else ""),
         flush=True,
     )
 
@@ -456,6 +478,18 @@ def report(setups: List[Setup], levels: List[int], rates: List[float], args: arg
                 for s in setups
             ]
             lines.append(f"| {rate:.0f} msg/s | " + " | ".join(cells) + " |")
+    lines += ["", "What the whole machine spent per message (CPU of every process, the load generator included):", ""]
+    lines += ["| chats at once | " + " | ".join(s.name for s in setups) + " | 3× the stock bot needs at most |"]
+    lines += ["|---|" + "---|" * (len(setups) + 1)]
+    cores = os.cpu_count() or 1
+    for clients in levels:
+        cells = [
+            f"{s.closed[clients].machine_cpu_ms:.1f} ms (generator {s.closed[clients].generator_cpu_ms:.1f})"
+            for s in setups
+        ]
+        # all cores busy, three times the stock bot's rate: the CPU time one message may take
+        budget = cores * 1000 / (3 * stock.closed[clients].per_second)
+        lines.append(f"| {clients} | " + " | ".join(cells) + f" | {budget:.1f} ms |")
     lines += ["", "Database after each console run (every message stored, answered, read once):", ""]
     for s in setups[1:]:
         runs = [(f"{c} chats", r) for c, r in s.closed.items()] + [(f"{q:g} msg/s", r) for q, r in s.opened.items()]
