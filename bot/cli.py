@@ -16,7 +16,15 @@ from pathlib import Path
 from bot import rehearsal, scale, settings
 from bot.nlu import evaluation as ev
 from bot.nlu.priors import IntentMixError, shop_mix
-from bot.nlu.training import ensure_model, model_path, rasa_bin
+from bot.nlu.training import (
+    ensure_model,
+    ensure_shop_model,
+    ensure_shop_models,
+    has_own_model,
+    model_path,
+    rasa_bin,
+    shop_model_path,
+)
 from bot.seed import (
     DEMO_LOGINS,
     DEMO_PASSWORD,
@@ -96,13 +104,27 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-
-    target = model_path(config=args.config)
+    """The shared model, or with --shop a shop's own (its examples and words over the shared)."""
+    if args.shop:
+        shop_id = shop(args.shop).shop_id
+        if not has_own_model(shop_id):
+            print(
+                f"error: shop {shop_id} has no examples of its own (shops/{shop_id}/data/nlu/*.yml); "
+                "its buyers are read by the shared model",
+                file=sys.stderr,
+            )
+            return 2
+        target = shop_model_path(shop_id, config=args.config)
+    else:
+        target = model_path(config=args.config)
     if target.exists() and not args.force:
         print(f"model is up to date: {target.relative_to(settings.ROOT)}")
         return 0
     started = time.monotonic()
-    path = ensure_model(config=args.config, force=args.force)
+    if args.shop:
+        path = ensure_shop_model(shop_id, config=args.config, force=args.force)
+    else:
+        path = ensure_model(config=args.config, force=args.force)
     print(f"trained {path.relative_to(settings.ROOT)} in {time.monotonic() - started:.0f}s")
     return 0
 
@@ -224,8 +246,11 @@ def _run(args: argparse.Namespace, backing: "scale.Backing | None") -> int:
         )
         return 2
     model = ensure_model()
+    shop_models = ensure_shop_models()
     redis_url = backing.redis.url if backing is not None and backing.redis is not None else None
-    servers = Servers(model=model, ports=ports, host=args.host, replicas=args.replicas, redis_url=redis_url)
+    servers = Servers(
+        model=model, shop_models=shop_models, ports=ports, host=args.host, replicas=args.replicas, redis_url=redis_url
+    )
     if servers.replicated:
         print(f"starting {args.replicas} Rasa servers with their action servers, nginx and the console …", flush=True)
     else:
@@ -398,6 +423,7 @@ def main(argv: list[str] | None = None) -> int:
     train = sub.add_parser("train", help="train the model if training data or config changed")
     train.add_argument("--config", default=settings.NLU_CONFIG)
     train.add_argument("--force", action="store_true")
+    train.add_argument("--shop", default=None, metavar="SHOP_ID", help="train this shop's own model")
     train.set_defaults(func=cmd_train)
     ev = sub.add_parser("eval", help="evaluate the NLU on every held-back split")
     ev.add_argument("--config", default=settings.NLU_CONFIG)

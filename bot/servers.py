@@ -140,6 +140,9 @@ class Servers:
     the console channel is reached at `urls["rasa"]`."""
 
     model: Path
+    # Shops with a model of their own (bot/nlu/training.py ensure_shop_models): the Rasa
+    # server answers their buyers with it (connectors/shop_models.py).
+    shop_models: Dict[str, Path] = field(default_factory=dict)
     ports: Ports = field(default_factory=Ports)
     db_url: str = field(default_factory=settings.database_url)
     log_dir: Path = field(default_factory=lambda: settings.VAR_DIR / "logs")
@@ -158,6 +161,9 @@ class Servers:
         if self.replicas > 1 and not self.redis_url:
             raise ValueError("replicas share the buyers through Redis: give redis_url (xiaoer run --replicas)")
         extra = {"XIAOER_HOST": self.host, **({"XIAOER_REDIS_URL": self.redis_url} if self.redis_url else {})}
+        extra["XIAOER_SHOP_MODELS"] = ";".join(
+            f"{shop_id}={path}" for shop_id, path in sorted(self.shop_models.items())
+        )
         self.env = server_env(self.ports, self.db_url, {**extra, **self.extra_env})
         if self.rest_channel is None:
             self.rest_channel = self.host in settings.LOOPBACK

@@ -71,13 +71,27 @@ SECRETS = {
     "rasa": "the token of the Rasa server's HTTP API, which the console app and trainer send",
 }
 DEMO_SECRET_PREFIX = "xiaoer-demo-"
+# The keys between a shop and its console: a shop whose console is not the server's (an agency
+# serving shops on different platforms) sets its own, XIAOER_SHOP_<SHOP_ID>_<PURPOSE>_SECRET;
+# a shop without one shares the server's. The rest are the server's own, one per server.
+SHOP_SECRETS = ("webhook", "callback")
 
 
-def secret(purpose: str) -> str:
-    """XIAOER_<PURPOSE>_SECRET; without it, a demo value that only a loopback demo accepts."""
+def secret(purpose: str, shop_id: str | None = None) -> str:
+    """XIAOER_<PURPOSE>_SECRET; without it, a demo value that only a loopback demo accepts.
+    With a shop, that shop's own key for the SHOP_SECRETS when it has one."""
     if purpose not in SECRETS:
         raise KeyError(f"no secret for {purpose!r}; known: {', '.join(SECRETS)}")
+    if shop_id and purpose in SHOP_SECRETS:
+        own = os.environ.get(shop_secret_variable(shop_id, purpose))
+        if own:
+            return own
     return os.environ.get(f"XIAOER_{purpose.upper()}_SECRET") or DEMO_SECRET_PREFIX + purpose
+
+
+def shop_secret_variable(shop_id: str, purpose: str) -> str:
+    """The environment variable of a shop's own key (shop ids may have '-', variables may not)."""
+    return f"XIAOER_SHOP_{shop_id.upper().replace('-', '_')}_{purpose.upper()}_SECRET"
 
 
 def demo_secrets() -> list:

@@ -30,10 +30,12 @@ from bot.shop.config import is_shop, shop
 from bot.store import conversations
 from bot.store.db import session_scope
 from bot.store.models import Handler
-from connectors import rasa_speedups, tracker_store
+from connectors import rasa_speedups, shop_models, tracker_store
 from connectors.buyer_turns import BuyerLocks, LockTimeout, buyer_locks, wait_for_predecessor
 
-rasa_speedups.apply()  # the Rasa server loads this module at start-up (the credentials bot/servers.py writes)
+# The Rasa server loads this module at start-up (the credentials bot/servers.py writes), before its model.
+rasa_speedups.apply()
+shop_models.apply()
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +70,16 @@ def sender_key(event: Dict[str, Any]) -> str:
     if event["shop_id"] == shop().shop_id:
         return event["buyer_id"]
     return f"{event['shop_id']}/{event['buyer_id']}"
+
+
+def claimed_shop(body: bytes) -> Optional[str]:
+    """The shop an event names, read before its signature is checked only to choose the key it
+    must be signed with: a shop with a key of its own accepts only events signed with it."""
+    try:
+        shop_id = json.loads(body).get("shop_id")
+    except (ValueError, AttributeError):  # not JSON, or not an object: parse_event says so once signed
+        return None
+    return shop_id if isinstance(shop_id, str) and is_shop(shop_id) else None
 
 
 def parse_event(body: bytes) -> Dict[str, Any]:
@@ -273,6 +285,7 @@ class ConsoleInput(InputChannel):
         self._locks: Optional[BuyerLocks] = None  # made on the server's event loop
         self._warm = False
         self._app: Any = None  # the Rasa server's app: its agent reads bot-safe questions in the peak
+        self._shop_agents: Dict[str, Any] = {}  # shops answered with a model of their own (shop_models)
 
     @classmethod
     def name(cls) -> str:
@@ -288,7 +301,9 @@ class ConsoleInput(InputChannel):
             self._app = app
             agent = getattr(app.ctx, "agent", None)
             if agent is not None and agent.is_ready():
-                await agent.parse_message(WARM_UP_TEXT)
+                self._shop_agents = shop_models.load_agents(agent)
+                for each in [agent, *self._shop_agents.values()]:
+                    await each.parse_message(WARM_UP_TEXT)
             self._warm = True
 
         @webhook.route("/", methods=["GET"])
@@ -299,7 +314,7 @@ class ConsoleInput(InputChannel):
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             body = request.body or b""
-            unsigned = signing.problem(settings.secret("webhook"), request.headers, body)
+            unsigned = signing.problem(settings.secret("webhook", claimed_shop(body)), request.headers, body)
             if unsigned:
                 # Logged without the body: an unsigned request is not to be trusted or kept.
                 logger.warning("rejected unsigned console request from %s: %s", request.ip, unsigned)
@@ -345,9 +360,13 @@ class ConsoleInput(InputChannel):
                 return _reply(event, earlier, duplicate=True)
             return await self._answer_and_store(event, stored, on_new_message)
 
+    def _shop_agent(self, shop_id: str) -> Any:
+        """The Rasa agent that reads this shop's buyers: the shop's own model's, or the server's."""
+        return self._shop_agents.get(shop_id) or getattr(getattr(self._app, "ctx", None), "agent", None)
+
     async def _bot_safe(self, event: Dict[str, Any]) -> bool:
         """Is this a question the shop lets the bot answer for its saturated agents?"""
-        agent = getattr(getattr(self._app, "ctx", None), "agent", None)
+        agent = self._shop_agent(event["shop_id"])
         if agent is None or not agent.is_ready():
             return False
         parsed = await agent.parse_message(event["rasa_text"])
@@ -369,7 +388,8 @@ class ConsoleInput(InputChannel):
         self, event: Dict[str, Any], conversation_id: int, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> List[str]:
         collector = CollectingOutputChannel()
-        await on_new_message(
+        own_model = self._shop_agents.get(event["shop_id"])
+        await (own_model.handle_message if own_model else on_new_message)(
             UserMessage(
                 event["rasa_text"],
                 collector,

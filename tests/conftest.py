@@ -25,6 +25,9 @@ os.environ["XIAOER_TRAINER_FILE"] = str(_tmp / "trainer.yml")
 # The servers and the tests sign with the same keys: one per purpose, random per test run.
 for _purpose in ("webhook", "callback", "internal", "cookie", "identity", "action", "rasa"):
     os.environ[f"XIAOER_{_purpose.upper()}_SECRET"] = secrets.token_urlsafe(24)
+# The tea shop talks to a console of its own, with its own keys (the default shop shares the server's).
+for _purpose in ("webhook", "callback"):
+    os.environ[f"XIAOER_SHOP_SHIYE_{_purpose.upper()}_SECRET"] = secrets.token_urlsafe(24)
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -72,11 +75,20 @@ def model() -> Path:
 
 
 @pytest.fixture(scope="session")
-def servers(model: Path, db_url: str):
+def shop_models() -> dict:
+    """The shops' own models (the tea shop's: shops/shiye/data), trained once and cached."""
+    from bot.nlu.training import ensure_shop_models
+
+    return ensure_shop_models()
+
+
+@pytest.fixture(scope="session")
+def servers(model: Path, shop_models: dict, db_url: str):
     from bot.servers import Ports, Servers
 
     srv = Servers(
         model=model,
+        shop_models=shop_models,
         ports=Ports(rasa=_free_port(), actions=_free_port(), console=_free_port()),
         db_url=db_url,
         log_dir=_tmp / "logs",

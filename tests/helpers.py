@@ -26,12 +26,14 @@ def rasa_api(servers, path: str) -> str:
 
 
 def console_post(servers, body, raw: bool = False, headers=None):
-    """POST to the console channel, signed as a console would sign it (unless headers given)."""
+    """POST to the console channel, signed as the event's shop's console would sign it (unless
+    headers given)."""
     import json
 
     data = body if raw else json.dumps(body, ensure_ascii=False).encode()
     if headers is None:
-        headers = signing.signed_headers(settings.secret("webhook"), data)
+        shop_id = None if raw else body.get("shop_id")
+        headers = signing.signed_headers(settings.secret("webhook", shop_id), data)
     return requests.post(servers.urls["rasa"] + "/webhooks/console/webhook", data=data, headers=headers, timeout=60)
 
 

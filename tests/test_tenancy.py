@@ -337,6 +337,71 @@ def test_the_store_page_shows_each_shop_its_own(servers):
         assert any(m.text == "包邮吗" for m in tea_conv.messages)
 
 
+@pytest.mark.servers
+def test_a_shop_with_its_own_console_key_takes_only_events_signed_with_it(servers):
+    """The tea shop's console has its own key (conftest): the server's key does not open the tea
+    shop, and the tea shop's key does not open the T-shirt shop. Refused events are not stored."""
+    assert settings.secret("webhook", B) != settings.secret("webhook")
+    assert settings.secret("webhook", A) == settings.secret("webhook")  # no key of its own: the server's
+    buyer = f"keys-{uuid.uuid4().hex[:8]}"
+    tea, shirt = console_event(buyer, "有新茶吗", shop_id=B), console_event(buyer, "包邮吗", shop_id=A)
+
+    def signed_with(event, key):
+        body = json.dumps(event, ensure_ascii=False).encode()
+        return console_post(servers, body, raw=True, headers=signing.signed_headers(key, body))
+
+    assert signed_with(tea, settings.secret("webhook")).status_code == 401
+    assert signed_with(shirt, settings.secret("webhook", B)).status_code == 401
+    with session_scope() as s:
+        assert (
+            s.execute(select(Message).where(Message.message_id.in_([tea["message_id"], shirt["message_id"]]))).all()
+            == []
+        )
+    assert signed_with(tea, settings.secret("webhook", B)).status_code == 200
+    assert signed_with(shirt, settings.secret("webhook")).status_code == 200
+    with session_scope() as s:
+        stored = s.execute(
+            select(Conversation.shop_id)
+            .join(Message)
+            .where(Message.message_id.in_([tea["message_id"], shirt["message_id"]]))
+        ).scalars()
+        assert sorted(stored) == sorted([A, B])
+
+
+async def test_each_shop_pushes_to_its_own_console(aiohttp_server, db_url, monkeypatch):
+    """A shop's console.callback_url (shop.yml) takes that shop's messages only, signed with its key;
+    a shop without one uses the server's XIAOER_CONSOLE_CALLBACK, here unset: nothing is pushed."""
+    from aiohttp import web
+
+    from bot.service.delivery import callback_url, deliver
+
+    seen = []
+
+    async def tea_console(request):
+        body = await request.read()
+        assert signing.problem(settings.secret("callback", B), request.headers, body) is None
+        seen.append(json.loads(body)["shop_id"])
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/tea", tea_console)
+    server = await aiohttp_server(app)
+    monkeypatch.delenv("XIAOER_CONSOLE_CALLBACK", raising=False)
+    monkeypatch.setattr(shop(B).console, "callback_url", str(server.make_url("/tea")))
+    assert callback_url(A) is None and callback_url(B) == str(server.make_url("/tea"))
+    with session_scope() as s:
+        # shop notices (the scheduler pushes them as agents' replies are pushed)
+        tea = conversations.record(
+            s, conversations.conversation_for(s, B, "tb_regular"), Direction.OUT, Sender.BOT, "好的"
+        ).id
+        shirt = conversations.record(
+            s, conversations.conversation_for(s, A, "tb_regular"), Direction.OUT, Sender.BOT, "好的"
+        ).id
+    assert await deliver(tea, backoff=(0,))
+    assert not await deliver(shirt, backoff=(0,))
+    assert seen == [B]
+
+
 def test_signed_events_name_their_shop():
     """(The signature covers the body, shop id included: an event cannot be moved to another shop.)"""
     body = json.dumps(console_event("tb_regular", "你好", shop_id=B)).encode()
@@ -684,8 +749,8 @@ def test_a_buyer_message_is_pushed_only_to_its_own_shops_agent(servers):
 
 
 async def test_a_shops_message_goes_to_the_console_as_that_shops(aiohttp_server, db_url):
-    """The console callback (one per server) gets the tea shop's message with the tea shop's id,
-    signed; the delivery row hangs off the message, hence the tea shop's conversation."""
+    """The console callback gets the tea shop's message with the tea shop's id, signed with the
+    tea shop's own key; the delivery row hangs off the message, hence the tea shop's conversation."""
     from aiohttp import web
 
     from bot.service.delivery import deliver
@@ -695,7 +760,8 @@ async def test_a_shops_message_goes_to_the_console_as_that_shops(aiohttp_server,
 
     async def callback(request):
         body = await request.read()
-        assert signing.problem(settings.secret("callback"), request.headers, body) is None
+        assert signing.problem(settings.secret("callback", B), request.headers, body) is None
+        assert signing.problem(settings.secret("callback"), request.headers, body)  # not the server's key
         seen.append(json.loads(body))
         return web.json_response({"ok": True})
 

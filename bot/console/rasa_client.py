@@ -27,7 +27,7 @@ async def relay_event(app: web.Application, event: Dict[str, Any]) -> Tuple[int,
     """Send one buyer event to the console channel, signed as a real console signs it;
     the channel's status and answer."""
     payload = json.dumps(event, ensure_ascii=False).encode()
-    headers = signing.signed_headers(settings.secret("webhook"), payload)
+    headers = signing.signed_headers(settings.secret("webhook", event["shop_id"]), payload)
     async with app[HTTP].post(settings.RASA_URL + CONSOLE_WEBHOOK, data=payload, headers=headers) as resp:
         return resp.status, await resp.json(content_type=None)
 

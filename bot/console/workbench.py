@@ -570,7 +570,7 @@ async def send_reply(agent_id: int, data: Dict[str, Any]) -> Dict[str, Any]:
         msg.phrase_id, msg.intent, msg.edited, msg.agent_id = phrase_id, intent, bool(data.get("edited")), agent.id
         sent = {"type": "sent", "conversation_id": conv.id, "message": inbox.message_json(msg, None, now)}
         message_db_id = msg.id
-    if delivery.callback_url():
+    if delivery.callback_url(agent.shop_id):
         asyncio.create_task(delivery.deliver(message_db_id))
     return sent
 

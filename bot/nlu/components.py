@@ -16,6 +16,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot import settings
 from bot.nlu.classifier import NgramSvm, wordless_intent
 from bot.nlu.entities import extract
 from bot.nlu.intents import CONSOLE_EVENTS
@@ -66,11 +67,19 @@ class ShopIntentClassifier(GraphComponent, IntentClassifier):
     """Rasa wrapper around NgramSvm. Needs a tokenizer before it (JiebaTokenizer); brings
     its own features, so no featurizer is needed. Learns the contract's intents only: the
     console's event intents arrive as triggers (bot/nlu/intents.py). Expects the intents in
-    the shop's mix of real traffic (bot/nlu/priors.py), `prior_strength` 0 to 1."""
+    the shop's mix of real traffic (bot/nlu/priors.py), `prior_strength` 0 to 1; `shop_config`
+    (relative to the project) names the shop.yml whose mix a shop's own model expects."""
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"char_max_ngram": 2, "word_max_ngram": 2, "pinyin_max_ngram": 2, "c": 0.7, "prior_strength": 0.0}
+        return {
+            "char_max_ngram": 2,
+            "word_max_ngram": 2,
+            "pinyin_max_ngram": 2,
+            "c": 0.7,
+            "prior_strength": 0.0,
+            "shop_config": None,
+        }
 
     def __init__(
         self, config: Dict[Text, Any], storage: ModelStorage, resource: Resource, model: Optional[NgramSvm] = None
@@ -80,7 +89,11 @@ class ShopIntentClassifier(GraphComponent, IntentClassifier):
         self._resource = resource
         self.model = model
         if model is not None:
-            model.expect(shop_mix(), self.config["prior_strength"])
+            model.expect(self._mix(), self.config["prior_strength"])
+
+    def _mix(self) -> Dict[str, float]:
+        own = self.config["shop_config"]
+        return shop_mix(settings.ROOT / own if own else None)
 
     @classmethod
     def create(
@@ -112,7 +125,7 @@ class ShopIntentClassifier(GraphComponent, IntentClassifier):
         )
         with self._storage.write_to(self._resource) as directory:
             self.model.save(directory)
-        self.model.expect(shop_mix(), self.config["prior_strength"])
+        self.model.expect(self._mix(), self.config["prior_strength"])
         return self._resource
 
     @classmethod

@@ -12,10 +12,12 @@ import ast
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import yaml
 
@@ -92,21 +94,14 @@ def ensure_model(
         raise RuntimeError(str(err)) from None
     models_dir.mkdir(parents=True, exist_ok=True)
     print(f"Training the model ({config}) …", flush=True)
-    cmd = [
-        rasa_bin(),
-        "train",
-        "--config",
-        str(root / config),
-        "--domain",
-        str(root / "domain.yml"),
-        "--data",
-        str(root / "data"),
-        "--out",
-        str(models_dir),
-        "--fixed-model-name",
-        target.name[: -len(".tar.gz")],
-        "--force",
-    ]
+    _rasa_train(root, root / config, [root / "data"], target, quiet)
+    return target
+
+
+def _rasa_train(root: Path, config: Path, data: List[Path], target: Path, quiet: bool) -> None:
+    cmd = [rasa_bin(), "train", "--config", str(config), "--domain", str(root / "domain.yml"), "--data"]
+    cmd += [str(path) for path in data]
+    cmd += ["--out", str(target.parent), "--fixed-model-name", target.name[: -len(".tar.gz")], "--force"]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     result = subprocess.run(
         cmd,
@@ -119,6 +114,90 @@ def ensure_model(
     if result.returncode != 0 or not target.exists():
         tail = (result.stdout or "")[-3000:] if quiet else ""
         raise RuntimeError(f"rasa train failed (exit {result.returncode}){': ' + tail if tail else ''}")
+
+
+# --- a shop's own model -------------------------------------------------------------------------
+# One model serves every shop (the intents are the same everywhere). A shop whose buyers use
+# words of their own (a tea shop's 冲几泡, 回甘, 受潮) adds examples in shops/<id>/data/nlu/*.yml
+# and words in shops/<id>/data/jieba/*.txt; its own model is then trained on the shared data
+# plus those, expecting that shop's intent mix, and the console channel answers that shop's
+# buyers with it (connectors/shop_models.py).
+
+
+def ensure_shop_models(quiet: bool = False) -> Dict[str, Path]:
+    """Every served shop's own model, trained where missing: {shop_id: model}."""
+    from bot.shop.config import shop_ids
+
+    return {shop_id: ensure_shop_model(shop_id, quiet=quiet) for shop_id in shop_ids() if has_own_model(shop_id)}
+
+
+def shop_data_dir(shop_id: str, root: Optional[Path] = None) -> Path:
+    return (root or settings.ROOT) / "shops" / shop_id / "data"
+
+
+def has_own_model(shop_id: str, root: Optional[Path] = None) -> bool:
+    """Does the shop bring examples of its own (shops/<id>/data/nlu/*.yml)?"""
+    return any((shop_data_dir(shop_id, root) / "nlu").glob("*.yml"))
+
+
+def _shop_inputs(shop_id: str, root: Path, config: str) -> List[Path]:
+    own = sorted(p for p in shop_data_dir(shop_id, root).rglob("*") if p.is_file())
+    return training_inputs(root, config) + own + [root / "shops" / shop_id / "shop.yml"]
+
+
+def shop_model_path(
+    shop_id: str, root: Optional[Path] = None, config: Optional[str] = None, models_dir: Optional[Path] = None
+) -> Path:
+    root = root or settings.ROOT
+    config = config or settings.NLU_CONFIG
+    models_dir = models_dir or settings.MODELS_DIR
+    digest = fingerprint(_shop_inputs(shop_id, root, config), extra=f"{config} shop:{shop_id}")
+    return models_dir / f"{MODEL_PREFIX}{shop_id}-{digest}.tar.gz"
+
+
+def shop_config(shop_id: str, root: Path, config: str, folder: Path) -> Path:
+    """The shared config.yml with the shop's words added to jieba's dictionaries and the shop's
+    intent mix expected; written to `folder` (with the merged dictionaries) and returned."""
+    pipeline_config = yaml.safe_load((root / config).read_text(encoding="utf-8"))
+    dictionaries = folder / "jieba"
+    shutil.rmtree(dictionaries, ignore_errors=True)
+    dictionaries.mkdir(parents=True)
+    for component in pipeline_config["pipeline"]:
+        if component["name"] == "JiebaTokenizer" and component.get("dictionary_path"):
+            for words in sorted((root / component["dictionary_path"]).glob("*.txt")):
+                shutil.copy(words, dictionaries / words.name)
+            component["dictionary_path"] = str(dictionaries)
+        if component["name"].endswith("ShopIntentClassifier"):
+            component["shop_config"] = f"shops/{shop_id}/shop.yml"
+    for words in sorted((shop_data_dir(shop_id, root) / "jieba").glob("*.txt")):
+        shutil.copy(words, dictionaries / f"{shop_id}-{words.name}")
+    path = folder / "config.yml"
+    path.write_text(yaml.safe_dump(pipeline_config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def ensure_shop_model(
+    shop_id: str,
+    root: Optional[Path] = None,
+    config: Optional[str] = None,
+    models_dir: Optional[Path] = None,
+    force: bool = False,
+    quiet: bool = False,
+) -> Path:
+    """The shop's own model for the current inputs, training it if there is none."""
+    root = root or settings.ROOT
+    config = config or settings.NLU_CONFIG
+    models_dir = models_dir or settings.MODELS_DIR
+    if not has_own_model(shop_id, root):
+        raise ValueError(f"shop {shop_id} has no examples of its own (shops/{shop_id}/data/nlu/*.yml)")
+    target = shop_model_path(shop_id, root, config, models_dir)
+    if target.exists() and not force:
+        return target
+    models_dir.mkdir(parents=True, exist_ok=True)
+    print(f"Training {shop_id}'s own model ({config} + shops/{shop_id}/data) …", flush=True)
+    with tempfile.TemporaryDirectory(prefix=f"xiaoer-{shop_id}-") as folder:
+        generated = shop_config(shop_id, root, config, Path(folder))
+        _rasa_train(root, generated, [root / "data", shop_data_dir(shop_id, root) / "nlu"], target, quiet)
     return target
 
 

@@ -17,6 +17,7 @@ from typing import Optional, Sequence
 import aiohttp
 
 from bot import clock, settings, signing
+from bot.shop.config import shop
 from bot.store.db import session_scope
 from bot.store.models import Delivery, Message
 
@@ -24,9 +25,10 @@ logger = logging.getLogger(__name__)
 BACKOFF_SECONDS: Sequence[float] = (0, 1, 3, 10)
 
 
-def callback_url() -> Optional[str]:
-    """Where the console wants outbound messages (XIAOER_CONSOLE_CALLBACK); none by default."""
-    return os.environ.get("XIAOER_CONSOLE_CALLBACK") or None
+def callback_url(shop_id: str) -> Optional[str]:
+    """Where the shop's console wants outbound messages: shop.yml's console.callback_url, else
+    the server's XIAOER_CONSOLE_CALLBACK; none by default."""
+    return shop(shop_id).console.callback_url or os.environ.get("XIAOER_CONSOLE_CALLBACK") or None
 
 
 def _payload(message: Message) -> dict:
@@ -43,12 +45,14 @@ def _payload(message: Message) -> dict:
 
 
 async def deliver(message_db_id: int, url: Optional[str] = None, backoff: Sequence[float] = BACKOFF_SECONDS) -> bool:
-    """Push one stored message; True once the console answered 2xx."""
-    url = url or callback_url()
-    if not url:
-        return False
+    """Push one stored message to its shop's console, signed with the shop's key; True once the
+    console answered 2xx."""
     with session_scope() as session:
         message = session.get(Message, message_db_id)
+        shop_id = message.conversation.shop_id
+        url = url or callback_url(shop_id)
+        if not url:
+            return False
         body = json.dumps(_payload(message), ensure_ascii=False).encode()
         delivery = Delivery(message_id=message_db_id, url=url[:256])
         session.add(delivery)
@@ -59,7 +63,7 @@ async def deliver(message_db_id: int, url: Optional[str] = None, backoff: Sequen
             await asyncio.sleep(delay)
             error = None
             try:
-                headers = signing.signed_headers(settings.secret("callback"), body)
+                headers = signing.signed_headers(settings.secret("callback", shop_id), body)
                 async with http.post(url, data=body, headers=headers) as resp:
                     if 200 <= resp.status < 300:
                         _record(delivery_id, None, delivered=True)

@@ -158,6 +158,13 @@ class Workbench(BaseModel):
     response_target_seconds: int = Field(30, ge=5, le=3600)
 
 
+class Console(BaseModel):
+    """The shop's console (Qianniu-style): where agent replies are pushed. Unset: the server's
+    XIAOER_CONSOLE_CALLBACK, or none (bot/service/delivery.py)."""
+
+    callback_url: Optional[str] = Field(None, regex=r"^https?://")
+
+
 class ShopConfig(BaseModel):
     shop_id: str
     name: str
@@ -178,6 +185,7 @@ class ShopConfig(BaseModel):
     handoff: Handoff = Field(default_factory=Handoff)
     peak: Peak
     workbench: Workbench = Field(default_factory=Workbench)
+    console: Console = Field(default_factory=Console)
 
     @validator("cutoff")
     def cutoff_is_time(cls, v: str) -> str:
