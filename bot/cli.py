@@ -308,13 +308,15 @@ def _share_webhook_secret(secret: str) -> None:
 
 
 def cmd_staffing(args: argparse.Namespace) -> int:
-    """The Double 11 staffing plan (handbook §6), hour by hour, with its intermediate figures."""
-    cfg = load_shop()
+    """The Double 11 staffing plan (handbook §6), hour by hour, with its intermediate figures:
+    the shop's curve, the bot's share from the shop's last rehearsal."""
+    cfg = shop(args.shop)
     bot_resolution = args.bot_resolution
     if bot_resolution is None:
         bot_resolution = staffing.rehearsed_resolution(cfg.shop_id)
         if bot_resolution is not None:
-            print(f"bot resolution from the last rehearsal ({settings.REHEARSAL_REPORT.name}): {bot_resolution:.1%}")
+            report = staffing.rehearsal_file(cfg.shop_id).name
+            print(f"bot resolution from the last rehearsal ({report}): {bot_resolution:.1%}")
     try:
         plan = staffing.plan(
             sales=args.sales,
@@ -367,8 +369,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_rehearse(args: argparse.Namespace) -> int:
-    """Replay the Double 11 night at N× speed through the console channel of the running stack."""
-    cfg = load_shop()
+    """Replay the Double 11 night at N× speed through the console channel of the running stack:
+    the shop's buyers, by default into the report its staffing page reads."""
+    cfg = shop(args.shop)
+    out = Path(args.out) if args.out else staffing.rehearsal_file(cfg.shop_id)
     try:
         rep = rehearsal.rehearse(
             cfg,
@@ -376,14 +380,14 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
             window=args.window,
             receptions=args.receptions,
             rasa_url=args.rasa_url,
-            out=Path(args.out),
+            out=out,
             seed=args.seed,
         )
     except rehearsal.RehearsalError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(rehearsal.markdown(rep))
-    print(f"written: {args.out}, {Path(args.out).with_suffix('.md')}, {Path(args.out).with_suffix('.png')}")
+    print(f"written: {out}, {out.with_suffix('.md')}, {out.with_suffix('.png')}")
     return 0 if rep["lost"] == 0 else 1
 
 
@@ -467,8 +471,9 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=None,
         metavar="FRACTION",
-        help="share the bot resolves alone (default: the last rehearsal's, if any)",
+        help="share the bot resolves alone (default: the shop's last rehearsal's, if any)",
     )
+    staff.add_argument("--shop", default=None, metavar="SHOP_ID", help="which shop (default: shop.yml's)")
     staff.add_argument(
         "--chart", default=None, metavar="PNG", help="also draw agents per hour, e.g. reports/staffing.png"
     )
@@ -485,7 +490,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     reh.add_argument("--receptions", type=int, default=2000, help="the whole night's buyers (default 2000)")
     reh.add_argument("--rasa-url", default=settings.RASA_URL, help="the running stack's Rasa (console channel)")
-    reh.add_argument("--out", default=str(settings.REHEARSAL_REPORT), help="the report (.json, beside it .md and .png)")
+    reh.add_argument(
+        "--out",
+        default=None,
+        help="the report (.json, beside it .md and .png); default: the shop's, which its staffing reads: "
+        "reports/rehearsal.json, another shop's reports/rehearsal-SHOP_ID.json",
+    )
+    reh.add_argument("--shop", default=None, metavar="SHOP_ID", help="which shop's buyers (default: shop.yml's)")
     reh.add_argument("--seed", type=int, default=11, help="the same seed replays the same night")
     reh.set_defaults(func=cmd_rehearse)
     args = parser.parse_args(argv)

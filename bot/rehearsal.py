@@ -1,17 +1,19 @@
 """The Double 11 rehearsal (`xiaoer rehearse`): a night of the shop's traffic, replayed at N×
 speed through the signed console channel against the running stack, and what came of it.
 
-The traffic is generated, not recorded: buyers arrive through the window at the rate of the
-staffing plan's hourly curve (shop.yml `peak.hourly_curve`, the night's receptions spread
-over it), and each asks one to four things drawn in the intent mix of real buyers
-(bot/nlu/priors.py), in words from the held-back splits the model never trained on. Each
+The traffic is generated, not recorded, for one shop (`--shop`, default the default shop):
+buyers arrive through the window at the rate of the staffing plan's hourly curve (its
+shop.yml `peak.hourly_curve`, the night's receptions spread over it), and each asks one to
+four things drawn in its intent mix (bot/nlu/priors.py: real buyers', or its shop.yml's
+`intent_mix`), in words from the held-back splits the model never trained on. Each
 buyer waits for the answer and "types" for 15–60 s (shop time) before the next message, as a
 console would send them: numbered, signed, retried on a busy reply with the same id.
 
 The report counts from the shop database, not from what the rehearsal believes: every message
 sent must be stored and answered (by the bot, or delivered to a person) — `lost` counts those
-that are not, and must be 0. Rehearsal buyers are new visitors (`rehearsal-…`, no orders) and
-leave the agents' queue when the rehearsal ends, so nobody is left to answer them.
+that are not, and must be 0. Rehearsal buyers are new visitors of the shop (`rehearsal-…`, no
+orders; the channel keys another shop's as `<shop_id>/rehearsal-…`, as any buyer's) and leave
+its agents' queue when the rehearsal ends, so nobody is left to answer them.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from sqlalchemy import select
 from bot import clock, settings, signing
 from bot.nlu.evaluation import SPLITS, load_holdout
 from bot.nlu.priors import shop_mix
-from bot.shop.config import ShopConfig
+from bot.shop.config import ShopConfig, shop_file
 from bot.store.db import session_scope
 from bot.store.models import Conversation, Direction, Handler, HandoffReason, Message
 
@@ -152,7 +154,7 @@ def unmask(text: str, rng: random.Random) -> str:
 def generate(cfg: ShopConfig, window: Tuple[float, float], receptions: int, seed: int, run_id: str) -> List[Buyer]:
     rng = random.Random(seed)
     words = phrasebook()
-    mix = {intent: share for intent, share in shop_mix().items() if words.get(intent)}
+    mix = {intent: share for intent, share in shop_mix(shop_file(cfg.shop_id)).items() if words.get(intent)}
     intents, weights = list(mix), list(mix.values())
     buyers = []
     for n, start in enumerate(arrivals(cfg, window, receptions, rng)):
@@ -270,10 +272,13 @@ class Outcome:
     queued_at: Dict[str, datetime] = field(default_factory=dict)  # buyers still waiting
 
 
-def read_outcome(run_prefix: str) -> Outcome:
+def read_outcome(run_prefix: str, shop_id: str) -> Outcome:
+    """In the rehearsed shop only: a message stored under another shop is lost to this one."""
     outcome = Outcome()
     with session_scope() as session:
-        convs = session.execute(select(Conversation).where(Conversation.buyer_id.like(run_prefix + "%"))).scalars()
+        convs = session.execute(
+            select(Conversation).where(Conversation.shop_id == shop_id, Conversation.buyer_id.like(run_prefix + "%"))
+        ).scalars()
         by_id = {}
         for conv in convs:
             by_id[conv.id] = conv.buyer_id
@@ -292,13 +297,15 @@ def read_outcome(run_prefix: str) -> Outcome:
     return outcome
 
 
-def release_queue(run_prefix: str) -> int:
-    """Rehearsal buyers leave the agents' queue (and their lists) when the rehearsal ends."""
+def release_queue(run_prefix: str, shop_id: str) -> int:
+    """Rehearsal buyers leave the shop's agents' queue (and their lists) when the rehearsal ends."""
     with session_scope() as session:
         convs = list(
             session.execute(
                 select(Conversation).where(
-                    Conversation.buyer_id.like(run_prefix + "%"), Conversation.handled_by != Handler.BOT
+                    Conversation.shop_id == shop_id,
+                    Conversation.buyer_id.like(run_prefix + "%"),
+                    Conversation.handled_by != Handler.BOT,
                 )
             ).scalars()
         )
@@ -451,7 +458,7 @@ def rehearse(
     total = sum(len(b.turns) for b in buyers)
     last = max(t.at for b in buyers for t in b.turns)
     print(
-        f"演练 {window}：{len(buyers)} 位买家、{total} 条消息，{speed}× 速度，"
+        f"演练 {cfg.name} {window}：{len(buyers)} 位买家、{total} 条消息，{speed}× 速度，"
         f"约 {last / speed / 60:.1f} 分钟 → {rasa_url}",
         file=sys.stderr,
     )
@@ -462,7 +469,7 @@ def rehearse(
     rep = report(
         buyers,
         sent,
-        read_outcome(prefix),
+        read_outcome(prefix, cfg.shop_id),
         speed=speed,
         window=window,
         receptions=receptions,
@@ -471,7 +478,7 @@ def rehearse(
         ended_at=clock.now(),
         shop_id=cfg.shop_id,
     )
-    release_queue(prefix)
+    release_queue(prefix, cfg.shop_id)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rep, ensure_ascii=False, indent=1), encoding="utf-8")
     out.with_suffix(".md").write_text(markdown(rep), encoding="utf-8")

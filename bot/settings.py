@@ -23,7 +23,8 @@ LEXICON_FILE = NLU_DATA / "lexicon.yml"
 # Examples trainers label on the /trainer page; inside data/nlu, so training reads them.
 TRAINER_FILE = Path(os.environ.get("XIAOER_TRAINER_FILE", NLU_DATA / "trainer.yml"))
 MODELS_DIR = Path(os.environ.get("XIAOER_MODELS", ROOT / "models"))
-# The last Double 11 rehearsal (`xiaoer rehearse`): its report, beside its chart (.png).
+# The last Double 11 rehearsal (`xiaoer rehearse`): its report, beside its chart (.png) — the
+# default shop's; another shop's is beside it (bot/shop/staffing.py, rehearsal_file).
 REHEARSAL_REPORT = Path(os.environ.get("XIAOER_REHEARSAL_REPORT", ROOT / "reports" / "rehearsal.json"))
 # The webhook key of the running `xiaoer run` (mode 600, removed at stop): what a console on
 # this machine — `xiaoer rehearse`, a benchmark — signs with when the shop set none.

@@ -7,7 +7,7 @@ import pytest
 import requests
 from sqlalchemy import update
 
-from bot.console.operations import REHEARSAL_REPORT
+from bot.settings import REHEARSAL_REPORT
 from bot.shop import staffing
 from bot.shop.config import shop
 from bot.store.db import session_scope

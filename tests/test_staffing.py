@@ -165,3 +165,36 @@ def test_the_command_prints_the_figures_a_manager_checks(capsys, tmp_path):
 
     assert main(argv + ["--capacity", "0"]) == 2
     assert "单人饱和接待量须大于 0" in capsys.readouterr().err
+
+
+def test_the_command_plans_another_shop_on_its_own_curve(capsys):
+    """`xiaoer staffing --shop shiye` on the tea shop's curve (shops/shiye/shop.yml: 19:00 to
+    00:00, 21:00 the top hour with 24% of the night): 15,000 × 0.24 = 3,600 at 21:00 ÷ 60 = 60
+    agents; with the bot resolving 0.6, 1,440 ÷ 60 = 24. The default shop's top is 00:00, 40."""
+    from bot.cli import main
+
+    argv = ["staffing", "--sales", "3000000", "--service-share", "0.3", "--avg-order", "150", "--conversion", "0.4"]
+    assert main(argv + ["--capacity", "60", "--bot-resolution", "0.6", "--shop", "shiye"]) == 0
+    out = capsys.readouterr().out
+    assert "agents needed at the busiest hour (无机器人，最忙时段需要客服): 60" in out
+    assert "agents needed with the bot at the busiest hour (有机器人，最忙时段需要客服): 24" in out
+    rows = [row.split() for row in out.splitlines() if re.match(r"^\s*\d\d:00 ", row)]
+    assert [row[0] for row in rows] == ["19:00", "20:00", "21:00", "22:00", "23:00", "00:00"]
+    assert rows[2] == ["21:00", "24.0%", "3600.0", "1440.0", "24", "60"]
+
+    assert main(argv + ["--capacity", "60", "--bot-resolution", "0.6"]) == 0  # the default shop's, as before
+    assert "最忙时段需要客服): 40" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [["staffing", "--sales", "1", "--service-share", "0.3", "--avg-order", "1",
+                                      "--conversion", "0.4", "--capacity", "1"], ["rehearse"],
+                                     ["report", "--day", "2026-03-10"]])  # fmt: skip
+def test_an_unknown_shop_is_refused_in_chinese(command, capsys):
+    """Every `--shop` of the command line: no plan, no rehearsal, no report for a shop the
+    server does not have."""
+    from bot.cli import main
+
+    assert main(command + ["--shop", "nope"]) == 2
+    printed = capsys.readouterr()
+    assert printed.err.strip() == "error: 没有这个店铺：nope（xiaoer shop list 列出本服务器的店铺）"
+    assert printed.out == ""

@@ -20,7 +20,7 @@ from typing import Any, AsyncIterator, Dict, List
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot import clock, settings
+from bot import clock
 from bot.console.auth import agent_page, json_error, read_json, require_agent
 from bot.console.workbench import HUB
 from bot.formatting import cn_time
@@ -31,7 +31,6 @@ from bot.store.db import session_scope
 from bot.store.models import Agent, Conversation, Direction, Message, Outreach, OutreachKind, Role, Shop
 
 logger = logging.getLogger(__name__)
-REHEARSAL_REPORT = settings.REHEARSAL_REPORT
 
 
 # --- the scheduler --------------------------------------------------------------------------------
@@ -212,7 +211,7 @@ async def rehearsal_report(request: web.Request) -> web.Response:
 
 async def rehearsal_chart(request: web.Request) -> web.StreamResponse:
     cfg = _agent_shop(require_agent(request, Role.SUPERVISOR))
-    chart = REHEARSAL_REPORT.with_suffix(".png")
+    chart = staffing.rehearsal_file(cfg.shop_id).with_suffix(".png")
     if staffing.last_rehearsal(cfg.shop_id) is None or not chart.exists():
         raise web.HTTPNotFound(text="还没有演练报告：运行 xiaoer rehearse", content_type="text/plain")
     return web.FileResponse(chart)

@@ -230,6 +230,12 @@ def load_shop(path: Path | None = None) -> ShopConfig:
 class UnknownShop(ShopConfigError, KeyError):
     """No shop with this id is configured on this server."""
 
+    def __init__(self, shop_id: object) -> None:
+        # In Chinese: `xiaoer report/staffing/rehearse --shop` print it to the shop's people as it is.
+        super().__init__(f"没有这个店铺：{str(shop_id)[:40]}（xiaoer shop list 列出本服务器的店铺）")
+
+    __str__ = Exception.__str__  # the message, not KeyError's quoted repr of it
+
 
 _SHOP_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
@@ -244,6 +250,14 @@ def shop_dir(shop_id: str) -> Path:
     return settings.SHOPS_DIR / shop_id
 
 
+def shop_file(shop_id: str) -> Path:
+    """A shop's shop.yml: the top-level one for the default shop, shops/<shop_id>/shop.yml for
+    the others (what is not in the schema is read from it too: `intent_mix`)."""
+    if shop_id == _default_shop().shop_id:
+        return Path(settings.SHOP_CONFIG)
+    return shop_dir(shop_id) / "shop.yml"
+
+
 @lru_cache(maxsize=1)
 def _default_shop() -> ShopConfig:
     return load_shop()
@@ -251,9 +265,9 @@ def _default_shop() -> ShopConfig:
 
 @lru_cache(maxsize=64)
 def _tenant_shop(shop_id: str) -> ShopConfig:
-    path = shop_dir(shop_id) / "shop.yml"
+    path = shop_file(shop_id)
     if not path.is_file():
-        raise UnknownShop(f"unknown shop: {shop_id}")
+        raise UnknownShop(shop_id)
     cfg = load_shop(path)
     if cfg.shop_id != shop_id:
         raise ShopConfigError(f"{path}: shop_id is {cfg.shop_id!r}, but the file is in shops/{shop_id}/")
@@ -267,7 +281,7 @@ def shop(shop_id: str | None = None) -> ShopConfig:
     if shop_id is None or shop_id == default.shop_id:
         return default
     if not valid_shop_id(shop_id):
-        raise UnknownShop(f"unknown shop: {str(shop_id)[:40]}")
+        raise UnknownShop(shop_id)
     return _tenant_shop(shop_id)
 
 

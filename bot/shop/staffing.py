@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from bot import settings
@@ -123,12 +124,21 @@ def _check(sales, service_share, avg_order, conversion, capacity, bot_resolution
         raise StaffingError("；".join(problems))
 
 
+def rehearsal_file(shop_id: str) -> Path:
+    """Where `xiaoer rehearse --shop` writes a shop's report (.md and .png beside it): the
+    default shop's stays settings.REHEARSAL_REPORT, as before there were several shops; another
+    shop's is rehearsal-<shop_id>.json beside it, so no shop's rehearsal replaces another's."""
+    default = settings.REHEARSAL_REPORT
+    if shop_id == shop().shop_id:
+        return default
+    return default.with_name(f"{default.stem}-{shop_id}{default.suffix}")
+
+
 def last_rehearsal(shop_id: str) -> Optional[Dict[str, Any]]:
-    """The last rehearsal's report (settings.REHEARSAL_REPORT) if it rehearsed this shop
-    (`xiaoer rehearse` plays the default shop; a report without a shop_id is from before there
-    were several)."""
+    """The shop's last rehearsal's report (rehearsal_file), if it rehearsed this shop (a report
+    without a shop_id is the default shop's, from before there were several)."""
     try:
-        report = json.loads(settings.REHEARSAL_REPORT.read_text(encoding="utf-8"))
+        report = json.loads(rehearsal_file(shop_id).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(report, dict) or (report.get("shop_id") or shop().shop_id) != shop_id:
