@@ -169,10 +169,11 @@ def generate(cfg: ShopConfig, window: Tuple[float, float], receptions: int, seed
 
 
 # --- sending --------------------------------------------------------------------------------------
-def webhook_secret() -> str:
-    """The key the running stack checks: the shop's own, or the one `xiaoer run` made for this run."""
-    if os.environ.get("XIAOER_WEBHOOK_SECRET"):
-        return settings.secret("webhook")
+def webhook_secret(shop_id: str) -> str:
+    """The key the running stack checks for this shop: the shop's own, the server's the operator
+    set, or the one `xiaoer run` made for this run."""
+    if os.environ.get(settings.shop_secret_variable(shop_id, "webhook")) or os.environ.get("XIAOER_WEBHOOK_SECRET"):
+        return settings.secret("webhook", shop_id)
     try:
         return settings.RUN_WEBHOOK_SECRET_FILE.read_text(encoding="utf-8").strip()
     except OSError:
@@ -238,7 +239,7 @@ async def _send_turn(
 
 async def _play(buyers: List[Buyer], speed: float, rasa_url: str, shop_id: str, progress: Progress) -> List[Sent]:
     url = rasa_url.rstrip("/") + "/webhooks/console/webhook"
-    secret = webhook_secret()
+    secret = webhook_secret(shop_id)
     sent: List[Sent] = []
     zero = time.monotonic()
     timeout = aiohttp.ClientTimeout(total=60)
