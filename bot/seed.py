@@ -468,7 +468,8 @@ TEA_PLACES = [
 
 def seed_tea_shop(session: Session, cfg: ShopConfig, now: datetime, rng_seed: int = 808) -> None:
     """The tea shop beside the T-shirt brand: its own catalogue (no sizes), agents and orders.
-    Its buyers are platform buyers: the regular demo buyer (tb_regular) shops here too."""
+    Its buyers are platform buyers: the regular demo buyer (tb_regular) shops here too, a
+    buyer of this shop as well (a row of its own, first seen here on its own date)."""
     rng = random.Random(rng_seed)
     session.add(Shop(id=cfg.shop_id, name=cfg.name))
     session.flush()
@@ -487,13 +488,11 @@ def seed_tea_shop(session: Session, cfg: ShopConfig, now: datetime, rng_seed: in
             Agent(shop_id=cfg.shop_id, login=login, name=name, skills=skills, max_sessions=limit, role=role,
                   password_hash=password_hash, must_change_password=not settings.demo())
         )  # fmt: skip
-    buyers: List[Buyer] = []
-    for bid, nick in [("tb_regular", "老顾客阿强"), *((f"tea_{i:03d}", f"爱喝茶的{i}号") for i in range(30))]:
-        buyer = session.get(Buyer, bid)
-        if buyer is None:
-            buyer = Buyer(id=bid, shop_id=cfg.shop_id, nick=nick, created_at=now - timedelta(days=rng.randint(30, 900)))
-            session.add(buyer)
-        buyers.append(buyer)
+    buyers = [
+        Buyer(id=bid, shop_id=cfg.shop_id, nick=nick, created_at=now - timedelta(days=rng.randint(30, 900)))
+        for bid, nick in [("tb_regular", "老顾客阿强"), *((f"tea_{i:03d}", f"爱喝茶的{i}号") for i in range(30))]
+    ]
+    session.add_all(buyers)
     session.flush()
     express_codes = list(cfg.couriers)
     for status, count in TEA_STATUS_COUNTS.items():

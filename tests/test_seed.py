@@ -4,7 +4,7 @@ from sqlalchemy import and_, func, select
 
 from bot.seed import DEMO_BUYERS, PRODUCTS, STATUS_COUNTS, TEA_STATUS_COUNTS
 from bot.store.db import session_scope
-from bot.store.models import Agent, Order, OrderStatus, Product, Shipment, ShipmentStatus
+from bot.store.models import Agent, Buyer, Order, OrderStatus, Product, Shipment, ShipmentStatus
 
 # Other tests add their own buyers (t_…) to the same database; the demo shop's are tb_…
 # (tb_regular shops in the second demo shop too: test_second_shop_has_its_own_orders).
@@ -77,6 +77,9 @@ def test_second_shop_has_its_own_orders_products_and_agents(db_url):
         assert counts == TEA_STATUS_COUNTS
         regular = s.execute(select(Order.status).where(tea, Order.buyer_id == "tb_regular")).scalars().all()
         assert set(regular) == set(TEA_STATUS_COUNTS)
+        # a buyer of each shop: a row of the tea shop's own, which its orders point at
+        assert set(s.execute(select(Buyer.shop_id).where(Buyer.id == "tb_regular")).scalars()) == {"qingshan", "shiye"}
+        assert {o.buyer.shop_id for o in s.execute(select(Order).where(tea)).scalars()} == {"shiye"}
         skus = s.execute(select(Product.sku).where(Product.shop_id == "shiye")).scalars().all()
         assert skus and all(sku.startswith("TEA-") for sku in skus)
         logins = s.execute(select(Agent.login).where(Agent.shop_id == "shiye")).scalars().all()

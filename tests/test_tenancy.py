@@ -2,7 +2,8 @@
 from the other.
 
 The seeded second shop is 拾叶茶舍 (shops/shiye/), a tea shop beside the T-shirt brand; the
-regular demo buyer tb_regular has orders in both — a buyer id is the platform's, not a shop's.
+regular demo buyer tb_regular has orders in both — a buyer id is the platform's, not a shop's,
+and each shop has its own row of the buyer (first seen there, the nick it knows).
 Unit tests (shop_db) check the scoped queries; the server tests go through the endpoints: the
 console webhook, the workbench's HTTP API and websocket, the trainer's API and the store page.
 """
@@ -93,9 +94,11 @@ def test_the_webhook_accepts_every_configured_shop_and_keys_the_buyer_by_shop():
 
 @pytest.fixture()
 def two_shops(shop_db):
-    """Both shops, one buyer with an order in each, and a product of each."""
+    """Both shops, one buyer with an order in each, and a product of each. The buyer is a
+    buyer of each shop, under the nick each first saw (he renamed himself in between)."""
     shop_db.add(Shop(id=B, name="拾叶茶舍"))
-    shop_db.add(Buyer(id="b1", shop_id=A, nick="阿强", created_at=NOW))
+    shop_db.add(Buyer(id="b1", shop_id=A, nick="阿强", created_at=NOW - timedelta(days=30)))
+    shop_db.add(Buyer(id="b1", shop_id=B, nick="茶客阿强", created_at=NOW))
     for shop_id, oid, sku in ((A, "3000000000000000001", "A-1"), (B, "3000000000000000002", "B-1")):
         product = Product(shop_id=shop_id, sku=sku, title=f"{shop_id}的宝贝", category="x", price_fen=100, material="m")
         shop_db.add(product)
@@ -135,6 +138,8 @@ def test_welcome_suggestions_cards_and_summary_are_the_shops(two_shops):
     assert welcome_reply(s, A, "b2")[0].phrase_id == "welcome.returning"
     assert order_slots(s, "b1", shop(B), "3000000000000000001")["order_id"] == "3000000000000000002"
     assert order_slots(s, "b1", shop(A))["order_id"] == "3000000000000000001"
+    assert order_slots(s, "b1", shop(B))["buyer_nick"] == "茶客阿强"
+    assert order_slots(s, "b1", shop(A))["buyer_nick"] == "阿强"
     cards = inbox.Cards(s, "b1", B)
     assert cards.order("3000000000000000001")["missing"] and not cards.order("3000000000000000002").get("missing")
     assert cards.product("A-1")["missing"] and not inbox.Cards(s, "b1", A).product("A-1").get("missing")
@@ -159,6 +164,59 @@ def test_an_agent_acts_only_on_their_own_shops_conversations(two_shops):
     assert casework.search_history(s, tea, "衬衫") == []
     assert {f.conversation.shop_id for f in casework.search_history(s, tea, "b1")} == {B}  # his tea chat only
     assert [f.conversation.id for f in casework.search_history(s, shirt, "衬衫")] == [conv_a.id]
+
+
+def test_a_platform_buyer_is_a_buyer_of_each_shop_they_write_to(shop_db, monkeypatch):
+    """He bought T-shirts last year and writes to the tea shop today: the tea shop first sees
+    him today, under the nick he writes with now, and welcomes him as new — his T-shirt orders
+    are the T-shirt shop's, which greets him as returning by the nick it knows."""
+    s = shop_db
+    s.add(Shop(id=B, name="拾叶茶舍"))
+    monkeypatch.setenv("XIAOER_NOW", "2025-05-12T09:30:00")
+    conversations.conversation_for(s, A, "b7", "阿强")
+    order = Order(id="3000000000000000007", shop_id=A, buyer_id="b7", status=OrderStatus.COMPLETED,
+                  created_at=datetime(2025, 5, 12, 9, 40), goods_fen=100, express="YTO", receiver_name="张三",
+                  receiver_phone="13900000000", province="浙江", city="杭州", address="文三路1号")  # fmt: skip
+    s.add(order)
+    s.flush()
+    monkeypatch.setenv("XIAOER_NOW", NOW.isoformat())
+    conversations.conversation_for(s, B, "b7", "茶客阿强")
+
+    rows = s.execute(select(Buyer).where(Buyer.id == "b7")).scalars().all()
+    assert {b.shop_id: (b.nick, b.created_at) for b in rows} == {
+        A: ("阿强", datetime(2025, 5, 12, 9, 30)),
+        B: ("茶客阿强", NOW),
+    }
+    shirt_buyer, tea_buyer = s.get(Buyer, (A, "b7")), s.get(Buyer, (B, "b7"))
+    assert order.buyer is shirt_buyer and shirt_buyer.orders == [order] and tea_buyer.orders == []
+    assert [r.phrase_id for r in welcome_reply(s, B, "b7")] == ["welcome.first"]
+    back = welcome_reply(s, A, "b7")
+    assert [r.phrase_id for r in back] == ["welcome.returning"] and back[0].slots["buyer_nick"] == "阿强"
+
+
+def test_each_shop_finds_and_names_a_buyer_by_its_own_nick(two_shops):
+    """b1 is 阿强 to the T-shirt shop and 茶客阿强 to the tea shop: each shop's history search,
+    agents' lists and store page go by its own row, never the other shop's."""
+    from bot.console.store_page import buyer_nick
+
+    s = two_shops
+    tea = Agent(shop_id=B, login="t1", name="小茶", password_hash="x", skills=["presale"])
+    shirt = Agent(shop_id=A, login="a1", name="小美", password_hash="x", skills=["presale"])
+    s.add_all([tea, shirt])
+    s.flush()
+    conv_a, conv_b = conversations.conversation_for(s, A, "b1"), conversations.conversation_for(s, B, "b1")
+
+    def found(agent, query):
+        return [(f.conversation.id, f.buyer_nick, f.matched) for f in casework.search_history(s, agent, query)]
+
+    assert found(shirt, "阿强") == [(conv_a.id, "阿强", "买家")]
+    assert found(tea, "茶客") == [(conv_b.id, "茶客阿强", "买家")]
+    assert found(shirt, "茶客") == []  # the tea shop's name for him is not the T-shirt shop's
+    assert found(tea, "b1") == [(conv_b.id, "茶客阿强", "买家")]
+    assert [r["buyer"] for r in inbox.rows(s, [conv_b], NOW, tea)] == ["茶客阿强"]
+    assert [r["buyer"] for r in inbox.rows(s, [conv_a], NOW, shirt)] == ["阿强"]
+    assert buyer_nick(s, B, "b1") == "茶客阿强" and buyer_nick(s, A, "b1") == "阿强"
+    assert buyer_nick(s, B, "tb_newbie") == "第一次来的小白"  # a demo buyer new to the shop: the demo's nick
 
 
 # --- through the servers ---------------------------------------------------------------------------
@@ -467,7 +525,8 @@ def outreach_shops(shop_db):
     within the tea shop's watch (48 h limit), not the T-shirt shop's (72 h)."""
     s = shop_db
     s.add(Shop(id=B, name="拾叶茶舍"))
-    s.add(Buyer(id="b1", shop_id=A, nick="阿强", created_at=NOW - timedelta(days=30)))
+    for shop_id in (A, B):
+        s.add(Buyer(id="b1", shop_id=shop_id, nick="阿强", created_at=NOW - timedelta(days=30)))
     s.flush()
     made = {}
     for shop_id, n in ((A, 1), (B, 2)):
@@ -615,6 +674,9 @@ def test_a_shops_report_never_counts_another_shops_messages(two_shops):
     assert shirts.funnel == {"inquiries": 1, "ordered": 1, "paid": 1}
     assert [r.name for r in shirts.agents] == [reports.BOT, "小美"]
     assert "龙井" not in json.dumps(shirts.lost + shirts.disputes["messages"], ensure_ascii=False)
+    # each report names him by its own shop's nick
+    assert [x["nick"] for x in tea.lost] == ["茶客阿强"]
+    assert [x["nick"] for x in shirts.disputes["messages"]] == ["阿强"]
 
 
 # --- every table belongs to a shop -----------------------------------------------------------------
@@ -630,8 +692,11 @@ GLOBAL_TABLES = {
 def _shop_path(table, seen=()) -> list | None:
     """The NOT NULL foreign keys from the table to one with a shop_id, or None."""
     if "shop_id" in table.c:
-        fk = {f.column.table.name for f in table.c.shop_id.foreign_keys}
-        assert fk == {"shops"}, f"{table.name}.shop_id must reference shops.id"
+        refs = {(f.column.table.name, f.column.name) for f in table.c.shop_id.foreign_keys}
+        # … and another table only as part of a key within the shop (orders → their shop's buyer)
+        assert ("shops", "id") in refs and all(t == "shops" or c == "shop_id" for t, c in refs), (
+            f"{table.name}.shop_id must reference shops.id, and other tables only by their shop_id: {refs}"
+        )
         return [table.name]
     for column in table.c:
         if column.nullable:

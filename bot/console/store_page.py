@@ -87,17 +87,22 @@ def _guest_digits(buyer_id: str) -> str:
     return str(1000 + int(hashlib.sha256(buyer_id.encode()).hexdigest(), 16) % 9000)
 
 
-def buyer_nick(session: Session, buyer_id: str) -> str:
-    """What the shop calls this buyer: their nick, or a visitor's 访客 and four digits."""
-    buyer = session.get(Buyer, buyer_id)
+def buyer_nick(session: Session, shop_id: str, buyer_id: str) -> str:
+    """What the shop calls this buyer: their nick, or a visitor's 访客 and four digits. A demo
+    buyer the shop has not met yet has the demo platform's nick (another shop's row is that
+    shop's)."""
+    buyer = session.get(Buyer, (shop_id, buyer_id))
     if buyer is not None and buyer.nick not in ("", buyer_id, OLD_GUEST_NICK):
         return buyer.nick
-    return GUEST_NICK + _guest_digits(buyer_id) if buyer_id.startswith(GUEST) else buyer_id
+    if buyer_id.startswith(GUEST):
+        return GUEST_NICK + _guest_digits(buyer_id)
+    return dict(DEMO_BUYERS).get(buyer_id, buyer_id)
 
 
 def _new_guest(session: Session) -> str:
-    """A fresh visitor id whose nick (访客 and four digits) no buyer of the shop has yet, so
-    the agents can tell this visitor from the others."""
+    """A fresh visitor id whose nick (访客 and four digits) no buyer of any shop has yet, so
+    the agents can tell this visitor from the others — in whichever shop the visitor writes to
+    (the id, like a platform buyer's, is the same in every shop)."""
     for width in (4, 4, 4, 4, 4, 4, 4, 4, 5, 6):
         digits = str(10 ** (width - 1) + secrets.randbelow(9 * 10 ** (width - 1)))
         taken = session.execute(select(Buyer.id).where(Buyer.nick == GUEST_NICK + digits).limit(1)).first()
@@ -351,7 +356,7 @@ async def store_info(request: web.Request) -> web.Response:
         cards = [product_card(p) for p in products]
         buyers = []
         for buyer_id, _ in DEMO_BUYERS if settings.demo() else ():
-            buyer = session.get(Buyer, buyer_id)
+            buyer = session.get(Buyer, (cfg.shop_id, buyer_id))
             if buyer is not None:
                 buyers.append({"id": buyer.id, "nick": buyer.nick})
     return web.json_response(
@@ -394,7 +399,7 @@ async def start_session(request: web.Request) -> web.Response:
             buyer_id = asked
         else:
             raise json_error(web.HTTPForbidden, "a known buyer needs the console platform's signed identity (proof)")
-        nick = buyer_nick(session, buyer_id)
+        nick = buyer_nick(session, page_shop(request).shop_id, buyer_id)
     resp = web.json_response({"buyer_id": buyer_id, "nick": nick, "guest": buyer_id.startswith(GUEST)})
     set_cookie(request, resp, BUYER_COOKIE, buyer_cookie(buyer_id))
     return resp
@@ -508,7 +513,7 @@ async def chat(request: web.Request) -> web.Response:
     if not isinstance(kind, str) or kind not in PAGE_EVENTS:
         return web.json_response({"error": f"unknown event type: {str(kind)[:40]}"}, status=422)
     with session_scope() as session:
-        nick = buyer_nick(session, buyer_id)
+        nick = buyer_nick(session, cfg.shop_id, buyer_id)
     if nick == buyer_id and isinstance(body.get("buyer_nick"), str):
         nick = body["buyer_nick"][:64]  # a buyer the platform vouched for, unknown here yet
     event = {k: v for k, v in body.items() if k in ("text", "order_id", "sku", "code")}

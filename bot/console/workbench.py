@@ -154,7 +154,7 @@ async def queue_api(request: web.Request) -> web.Response:
         waiting = agents.queue(session, agent.shop_id, shop(agent.shop_id), now)
         rows = []
         for conv in waiting:
-            buyer = session.get(Buyer, conv.buyer_id)
+            buyer = session.get(Buyer, (conv.shop_id, conv.buyer_id))
             place = agents.place_in_queue(session, conv, shop(agent.shop_id), now)
             rows.append(
                 {
@@ -332,7 +332,7 @@ async def buyer_message(request: web.Request) -> web.Response:
             return web.json_response({"delivered": False})
         cards = inbox.Cards(session, conv.buyer_id, conv.shop_id)
         message, message_db_id = inbox.message_json(msg, cards, now), msg.id
-        buyer = inbox.display_nick(session.get(Buyer, conv.buyer_id), conv.buyer_id)
+        buyer = inbox.display_nick(session.get(Buyer, (conv.shop_id, conv.buyer_id)), conv.buyer_id)
         # In the peak the bot may have answered a bot-safe question for the agent already.
         bot_replies = [
             inbox.message_json(m, cards, now) for m in conversations.replies_to(session, conv.id, event["message_id"])
@@ -438,7 +438,7 @@ async def conversation_view(
             .all()
         )[::-1]
         last_in = next((m for m in reversed(msgs) if m.direction == Direction.IN and m.message_id), None)
-        buyer = session.get(Buyer, conv.buyer_id)
+        buyer = session.get(Buyer, (conv.shop_id, conv.buyer_id))
         orders = buyer_orders(session, conv.shop_id, conv.buyer_id, limit=5)
         tickets = (
             session.execute(select(AfterSaleTicket).where(AfterSaleTicket.order_id.in_([o.id for o in orders])))
@@ -663,7 +663,7 @@ async def handle(app: web.Application, agent_id: int, data: Dict[str, Any]) -> O
         elif kind == "transfer":
             conv = casework.own_conversation(session, agent, cid)
             colleague = casework.transfer(session, conv, agent, data.get("to_agent_id"), data.get("note"), now)
-            buyer = inbox.display_nick(session.get(Buyer, conv.buyer_id), conv.buyer_id)
+            buyer = inbox.display_nick(session.get(Buyer, (conv.shop_id, conv.buyer_id)), conv.buyer_id)
             note = casework.latest_transfer(session, conv)
             incoming = (colleague.id, {"type": "incoming", "conversation_id": conv.id, "buyer": buyer,
                                        "from": agent.name, "note": note.text if note else ""})  # fmt: skip

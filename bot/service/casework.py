@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Dict, List, Optional
 
-from sqlalchemy import String, cast, or_, select
+from sqlalchemy import String, and_, cast, or_, select
 from sqlalchemy.orm import Session
 
 from bot.service import agents
@@ -253,7 +253,7 @@ def search_history(session: Session, agent: Agent, query: object, limit: int = H
     else:
         by_buyer = (
             select(Conversation.id)
-            .join(Buyer, Buyer.id == Conversation.buyer_id)
+            .join(Buyer, and_(Buyer.shop_id == Conversation.shop_id, Buyer.id == Conversation.buyer_id))
             .where(
                 Conversation.shop_id == agent.shop_id,
                 or_(Buyer.nick.contains(query, autoescape=True), Buyer.id == query),
@@ -293,8 +293,11 @@ def search_history(session: Session, agent: Agent, query: object, limit: int = H
     # An order number, the buyer or a tag is a closer match than a word somewhere in the chat.
     convs = session.execute(select(Conversation).where(Conversation.id.in_(matched))).scalars().all()
     convs = sorted(convs, key=lambda c: (_CLOSENESS[matched[c.id][0]], -c.last_message_at.timestamp(), -c.id))[:limit]
-    nicks = {
-        b.id: b.nick for b in session.execute(select(Buyer).where(Buyer.id.in_([c.buyer_id for c in convs]))).scalars()
+    nicks = {  # the shop's own rows: the same platform buyer may have another nick in another shop
+        b.id: b.nick
+        for b in session.execute(
+            select(Buyer).where(Buyer.shop_id == agent.shop_id, Buyer.id.in_([c.buyer_id for c in convs]))
+        ).scalars()
     }
     last = conversations.last_messages(session, [c.id for c in convs])
     found = []

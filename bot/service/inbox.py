@@ -216,8 +216,14 @@ def rows(session: Session, convs: Iterable[Conversation], now: datetime, viewer:
     """List rows for the conversations: who, the last message, unread, waiting since."""
     convs = list(convs)
     ids = [c.id for c in convs]
+    # Each conversation's buyer as its shop knows them (a platform buyer has a row per shop).
     buyers = {
-        b.id: b for b in session.execute(select(Buyer).where(Buyer.id.in_([c.buyer_id for c in convs]))).scalars()
+        (b.shop_id, b.id): b
+        for b in session.execute(
+            select(Buyer).where(
+                Buyer.shop_id.in_({c.shop_id for c in convs}), Buyer.id.in_([c.buyer_id for c in convs])
+            )
+        ).scalars()
     }
     last = conversations.last_messages(session, ids)
     unread = conversations.unread_counts(session, ids)
@@ -231,7 +237,7 @@ def rows(session: Session, convs: Iterable[Conversation], now: datetime, viewer:
         w = waiting.get(c.id)
         row: Dict[str, object] = {
             "id": c.id,
-            "buyer": display_nick(buyers.get(c.buyer_id), c.buyer_id),
+            "buyer": display_nick(buyers.get((c.shop_id, c.buyer_id)), c.buyer_id),
             "reason": reason_label(c.handoff_reason),
             "state": str(c.state or ConversationState.OPEN),
             "state_label": state_label(c.state),

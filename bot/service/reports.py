@@ -214,6 +214,15 @@ def _next(messages: List[Message], i: int, sender: Sender) -> Optional[Message]:
     return next((r for r in messages[i + 1 :] if _is_reply(r) and r.sender == sender), None)
 
 
+def _nicks(session: Session, shop_id: str, buyer_ids: set) -> Dict[str, str]:
+    """The buyers' nicks as this shop knows them (a platform buyer has a row in each shop)."""
+    if not buyer_ids:
+        return {}
+    return dict(
+        session.execute(select(Buyer.id, Buyer.nick).where(Buyer.shop_id == shop_id, Buyer.id.in_(buyer_ids))).all()
+    )
+
+
 def period(first: date, last: Optional[date] = None) -> Tuple[datetime, datetime]:
     """[first 00:00, the day after last 00:00): the range's bounds in shop time."""
     last = last or first
@@ -461,9 +470,7 @@ def build(
             select(Order).where(Order.shop_id == shop_id, Order.buyer_id.in_(buyer_ids))
         ).scalars():
             orders[o.buyer_id].append(o)
-    nicks = (
-        dict(session.execute(select(Buyer.id, Buyer.nick).where(Buyer.id.in_(buyer_ids))).all()) if buyer_ids else {}
-    )
+    nicks = _nicks(session, shop_id, buyer_ids)
     funnel = {"inquiries": len(inquiries), "ordered": 0, "paid": 0}
     lost: List[Dict[str, object]] = []
     for x in inquiries:
@@ -520,11 +527,7 @@ def build(
                     }
                 )
     flagged_ids = {f["buyer"] for f in flagged}
-    flagged_nicks = (
-        dict(session.execute(select(Buyer.id, Buyer.nick).where(Buyer.id.in_(flagged_ids))).all())
-        if flagged_ids
-        else {}
-    )
+    flagged_nicks = _nicks(session, shop_id, flagged_ids)
     for f in flagged:  # the page shows buyers by their nick, never by an id
         f["nick"] = flagged_nicks.get(f["buyer"]) or f["buyer"]
     disputes = {

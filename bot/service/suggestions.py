@@ -66,7 +66,7 @@ def order_slots(session: Session, buyer_id: str, cfg: ShopConfig, order_id: Opti
     """Slots the buyer's order can fill: the one named (when it is theirs, in this shop), else
     their latest in this shop (cfg)."""
     slots: Dict[str, object] = {}
-    buyer = session.get(Buyer, buyer_id)
+    buyer = session.get(Buyer, (cfg.shop_id, buyer_id))
     if buyer is not None:
         slots["buyer_nick"] = buyer.nick
     order = shop_order(session, cfg.shop_id, order_id, buyer_id)

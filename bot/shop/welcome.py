@@ -16,7 +16,7 @@ def welcome_reply(session: Session, shop_id: str, buyer_id: str, in_peak: bool =
     whether the buyer has ordered from this shop before."""
     if in_peak:
         return [Reply("welcome.peak")]
-    buyer = session.get(Buyer, buyer_id)
+    buyer = session.get(Buyer, (shop_id, buyer_id))  # the nick this shop knows
     orders = session.execute(
         select(func.count(Order.id)).where(Order.shop_id == shop_id, Order.buyer_id == buyer_id)
     ).scalar_one()

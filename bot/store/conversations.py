@@ -50,14 +50,16 @@ def conversation_for(session: Session, shop_id: str, buyer_id: str, nick: Option
 
 
 def _ensure_buyer(session: Session, shop_id: str, buyer_id: str, nick: Optional[str]) -> None:
-    """Create the buyer unless they exist — also when two of their first messages race here."""
-    if session.get(Buyer, buyer_id) is not None:
+    """Create the shop's buyer unless they exist — also when two of their first messages race
+    here. Another shop's row of the same platform buyer is that shop's: this shop first sees
+    them now."""
+    if session.get(Buyer, (shop_id, buyer_id)) is not None:
         return
     values = dict(id=buyer_id, shop_id=shop_id, nick=nick or buyer_id, created_at=clock.now())
     dialect = session.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):
         insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-        session.execute(insert(Buyer).values(**values).on_conflict_do_nothing(index_elements=["id"]))
+        session.execute(insert(Buyer).values(**values).on_conflict_do_nothing(index_elements=["shop_id", "id"]))
     else:
         session.add(Buyer(**values))
         session.flush()

@@ -8,8 +8,9 @@ upgrade(); a schema change is a new file in migrations/versions (`xiaoer db revi
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 from alembic import command
 from alembic.config import Config
@@ -41,8 +42,9 @@ def head_revision() -> str:
     return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
-def upgrade(url: Optional[str] = None) -> None:
-    """The database at the newest revision, its rows kept."""
+@contextmanager
+def _migrating(url: Optional[str]) -> Iterator[Config]:
+    """Alembic's config on a connection in one transaction, for the migrations to run."""
     with engine(url).connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:  # SQLite alters a table by copying it: references to it must wait (outside a transaction)
@@ -50,15 +52,27 @@ def upgrade(url: Optional[str] = None) -> None:
             connection.commit()
         try:
             with connection.begin():
-                cfg = _config(connection)
-                unversioned = MigrationContext.configure(connection).get_current_revision() is None
-                if unversioned and inspect(connection).has_table("shops"):
-                    command.stamp(cfg, BASELINE)  # made by create_all before migrations: it is the baseline
-                command.upgrade(cfg, "head")
+                yield _config(connection)
         finally:
             if sqlite:
                 connection.exec_driver_sql("PRAGMA foreign_keys=ON")
                 connection.commit()
+
+
+def upgrade(url: Optional[str] = None, to: str = "head") -> None:
+    """The database at the newest revision (or at `to`: tests build an older one), its rows kept."""
+    with _migrating(url) as cfg:
+        connection = cfg.attributes["connection"]
+        unversioned = MigrationContext.configure(connection).get_current_revision() is None
+        if unversioned and inspect(connection).has_table("shops"):
+            command.stamp(cfg, BASELINE)  # made by create_all before migrations: it is the baseline
+        command.upgrade(cfg, to)
+
+
+def downgrade(to: str, url: Optional[str] = None) -> None:
+    """The database back at revision `to`, as far as its rows fit that schema (see each migration)."""
+    with _migrating(url) as cfg:
+        command.downgrade(cfg, to)
 
 
 def drop(url: Optional[str] = None) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Integer,
     String,
     Text,
@@ -268,19 +269,29 @@ class Variant(Base):
 
 
 class Buyer(Base):
+    """A platform buyer as one shop knows them: a buyer who writes to two shops is a row in
+    each, with that shop's first-seen time. Looked up as session.get(Buyer, (shop_id, id)):
+    the key's order is the columns' order here."""
+
     __tablename__ = "buyers"
+    shop_id = Column(String(32), ForeignKey("shops.id"), primary_key=True, index=True)
     id = Column(String(64), primary_key=True)  # the platform's buyer id
-    shop_id = Column(String(32), ForeignKey("shops.id"), nullable=False, index=True)
     nick = Column(String(64), nullable=False)
-    created_at = Column(DateTime, nullable=False, default=datetime.utcnow)
+    created_at = Column(DateTime, nullable=False, default=datetime.utcnow)  # first seen by this shop
     orders = relationship("Order", back_populates="buyer", order_by="Order.created_at")
 
 
 class Order(Base):
     __tablename__ = "orders"
+    # The buyer is the order's shop's buyer row, never another shop's.
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["shop_id", "buyer_id"], ["buyers.shop_id", "buyers.id"], name="fk_orders_shop_id_buyer_id_buyers"
+        ),
+    )
     id = Column(String(24), primary_key=True)  # the platform's order number
     shop_id = Column(String(32), ForeignKey("shops.id"), nullable=False, index=True)
-    buyer_id = Column(String(64), ForeignKey("buyers.id"), nullable=False, index=True)
+    buyer_id = Column(String(64), nullable=False, index=True)
     status = Column(Enum(OrderStatus, native_enum=False, length=16), nullable=False, index=True)
     created_at = Column(DateTime, nullable=False)
     paid_at = Column(DateTime)
