@@ -246,7 +246,7 @@ def _run(args: argparse.Namespace, backing: "scale.Backing | None") -> int:
         )
         return 2
     model = ensure_model()
-    shop_models = ensure_shop_models()
+    shop_models = ensure_shop_models(shop_ids())
     redis_url = backing.redis.url if backing is not None and backing.redis is not None else None
     servers = Servers(
         model=model, shop_models=shop_models, ports=ports, host=args.host, replicas=args.replicas, redis_url=redis_url

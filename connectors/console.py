@@ -77,7 +77,7 @@ def claimed_shop(body: bytes) -> Optional[str]:
     must be signed with: a shop with a key of its own accepts only events signed with it."""
     try:
         shop_id = json.loads(body).get("shop_id")
-    except (ValueError, AttributeError):  # not JSON, or not an object: parse_event says so once signed
+    except (ValueError, AttributeError, RecursionError):  # not JSON, not an object: parse_event says so once signed
         return None
     return shop_id if isinstance(shop_id, str) and is_shop(shop_id) else None
 

@@ -10,7 +10,9 @@ and change how fast Rasa does a thing, never what it does:
 - Every event read back from the tracker store found its class by walking all subclasses of
   `Event` (a sixth of reading a tracker); the class found for a type name is now remembered.
 - Every call to the action server opened a new HTTP client session, so a new TCP connection
-  per action. The endpoint's session is now kept, per event loop, and its connections reused.
+  per action. The endpoint's session is now kept, per event loop, and its connections reused —
+  but never one idle for longer than the action server (Sanic) keeps it open: reusing a
+  connection the server is closing fails the action ("Can not write request body").
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ def _resolve_by_type(type_name: Text, default: Any = None) -> Any:
 
 
 _kept_sessions: Dict[Tuple[Any, ...], aiohttp.ClientSession] = {}
+ACTION_SERVER_KEEP_ALIVE_SECONDS = 5  # Sanic's KEEP_ALIVE_TIMEOUT, which the action server keeps
 
 
 class _KeptSession:
@@ -82,7 +85,14 @@ class _KeptSession:
         key = (endpoint.url, headers, repr(endpoint.basic_auth), id(asyncio.get_running_loop()))
         session = _kept_sessions.get(key)
         if session is None or session.closed:
-            session = _kept_sessions[key] = rasa_session(self.endpoint)
+            made = rasa_session(self.endpoint)  # Rasa's headers, auth and timeout …
+            session = _kept_sessions[key] = aiohttp.ClientSession(
+                headers=made.headers,
+                auth=made.auth,
+                timeout=made.timeout,
+                connector=aiohttp.TCPConnector(keepalive_timeout=ACTION_SERVER_KEEP_ALIVE_SECONDS - 2),
+            )
+            await made.close()  # … on a connector that lets an idle connection go first
         return session
 
     async def __aexit__(self, *exc_info: Any) -> bool:

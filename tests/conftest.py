@@ -78,8 +78,9 @@ def model() -> Path:
 def shop_models() -> dict:
     """The shops' own models (the tea shop's: shops/shiye/data), trained once and cached."""
     from bot.nlu.training import ensure_shop_models
+    from bot.shop.config import shop_ids
 
-    return ensure_shop_models()
+    return ensure_shop_models(shop_ids())
 
 
 @pytest.fixture(scope="session")

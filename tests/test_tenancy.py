@@ -863,7 +863,12 @@ def test_staffing_and_rehearsal_are_the_supervisors_shops(servers):
     # the default shop's rehearsal is not the tea shop's to read: only its own (`xiaoer rehearse
     # --shop shiye`, reports/rehearsal-shiye.json), if one was made
     own = staffing.last_rehearsal(B)
-    assert tea.get(base + "/api/rehearsal", timeout=30).json() == {"report": own}
+    # and the command the pages offer rehearses the supervisor's own shop
+    assert tea.get(base + "/api/rehearsal", timeout=30).json() == {
+        "report": own,
+        "rehearse_command": f"xiaoer rehearse --speed 10 --shop {B}",
+    }
+    assert shirts.get(base + "/api/staffing", timeout=30).json()["rehearse_command"] == "xiaoer rehearse --speed 10"
     assert tea.get(base + "/api/staffing", timeout=30).json()["bot_resolution"] == (own and own["bot_resolution"])
     assert tea.get(base + "/api/rehearsal/chart.png", timeout=30).status_code == (200 if own else 404)
     if settings.REHEARSAL_REPORT.exists():

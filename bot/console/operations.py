@@ -148,10 +148,19 @@ def _agent_shop(agent_id: int):
         return shop(session.get(Agent, agent_id).shop_id)
 
 
+def _rehearse_command(cfg) -> str:
+    """What rehearses this shop's night, for the pages to show and copy."""
+    return "xiaoer rehearse --speed 10" + ("" if cfg.shop_id == shop().shop_id else f" --shop {cfg.shop_id}")
+
+
 async def staffing_defaults(request: web.Request) -> web.Response:
     cfg = _agent_shop(require_agent(request, Role.SUPERVISOR))
     return web.json_response(
-        {"bot_resolution": staffing.rehearsed_resolution(cfg.shop_id), "curve": cfg.peak.hourly_curve}
+        {
+            "bot_resolution": staffing.rehearsed_resolution(cfg.shop_id),
+            "curve": cfg.peak.hourly_curve,
+            "rehearse_command": _rehearse_command(cfg),
+        }
     )
 
 
@@ -206,14 +215,16 @@ async def staffing_plan(request: web.Request) -> web.Response:
 async def rehearsal_report(request: web.Request) -> web.Response:
     """The last rehearsal's report, to the supervisors of the shop it rehearsed only."""
     cfg = _agent_shop(require_agent(request, Role.SUPERVISOR))
-    return web.json_response({"report": staffing.last_rehearsal(cfg.shop_id)})
+    return web.json_response(
+        {"report": staffing.last_rehearsal(cfg.shop_id), "rehearse_command": _rehearse_command(cfg)}
+    )
 
 
 async def rehearsal_chart(request: web.Request) -> web.StreamResponse:
     cfg = _agent_shop(require_agent(request, Role.SUPERVISOR))
     chart = staffing.rehearsal_file(cfg.shop_id).with_suffix(".png")
     if staffing.last_rehearsal(cfg.shop_id) is None or not chart.exists():
-        raise web.HTTPNotFound(text="还没有演练报告：运行 xiaoer rehearse", content_type="text/plain")
+        raise web.HTTPNotFound(text=f"还没有演练报告：运行 {_rehearse_command(cfg)}", content_type="text/plain")
     return web.FileResponse(chart)
 
 

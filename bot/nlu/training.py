@@ -124,11 +124,9 @@ def _rasa_train(root: Path, config: Path, data: List[Path], target: Path, quiet:
 # buyers with it (connectors/shop_models.py).
 
 
-def ensure_shop_models(quiet: bool = False) -> Dict[str, Path]:
-    """Every served shop's own model, trained where missing: {shop_id: model}."""
-    from bot.shop.config import shop_ids
-
-    return {shop_id: ensure_shop_model(shop_id, quiet=quiet) for shop_id in shop_ids() if has_own_model(shop_id)}
+def ensure_shop_models(shop_ids: Iterable[str], quiet: bool = False) -> Dict[str, Path]:
+    """The own models of those shops that have one, trained where missing: {shop_id: model}."""
+    return {shop_id: ensure_shop_model(shop_id, quiet=quiet) for shop_id in shop_ids if has_own_model(shop_id)}
 
 
 def shop_data_dir(shop_id: str, root: Optional[Path] = None) -> Path:
