@@ -62,10 +62,13 @@ def fingerprint(files: Iterable[Path], extra: str = "") -> str:
     return digest.hexdigest()[:16]
 
 
+def _where(root: Optional[Path], config: Optional[str], models_dir: Optional[Path]) -> Tuple[Path, str, Path]:
+    """The project, the Rasa config and the models folder: those given, else the settings'."""
+    return root or settings.ROOT, config or settings.NLU_CONFIG, models_dir or settings.MODELS_DIR
+
+
 def model_path(root: Optional[Path] = None, config: Optional[str] = None, models_dir: Optional[Path] = None) -> Path:
-    root = root or settings.ROOT
-    config = config or settings.NLU_CONFIG
-    models_dir = models_dir or settings.MODELS_DIR
+    root, config, models_dir = _where(root, config, models_dir)
     name = MODEL_PREFIX + fingerprint(training_inputs(root, config), extra=config)
     return models_dir / f"{name}.tar.gz"
 
@@ -82,9 +85,7 @@ def ensure_model(
     quiet: bool = False,
 ) -> Path:
     """The trained model for the current inputs, training it if there is none."""
-    root = root or settings.ROOT
-    config = config or settings.NLU_CONFIG
-    models_dir = models_dir or settings.MODELS_DIR
+    root, config, models_dir = _where(root, config, models_dir)
     target = model_path(root, config, models_dir)
     if target.exists() and not force:
         return target
@@ -146,9 +147,7 @@ def _shop_inputs(shop_id: str, root: Path, config: str) -> List[Path]:
 def shop_model_path(
     shop_id: str, root: Optional[Path] = None, config: Optional[str] = None, models_dir: Optional[Path] = None
 ) -> Path:
-    root = root or settings.ROOT
-    config = config or settings.NLU_CONFIG
-    models_dir = models_dir or settings.MODELS_DIR
+    root, config, models_dir = _where(root, config, models_dir)
     digest = fingerprint(_shop_inputs(shop_id, root, config), extra=f"{config} shop:{shop_id}")
     return models_dir / f"{MODEL_PREFIX}{shop_id}-{digest}.tar.gz"
 
@@ -183,9 +182,7 @@ def ensure_shop_model(
     quiet: bool = False,
 ) -> Path:
     """The shop's own model for the current inputs, training it if there is none."""
-    root = root or settings.ROOT
-    config = config or settings.NLU_CONFIG
-    models_dir = models_dir or settings.MODELS_DIR
+    root, config, models_dir = _where(root, config, models_dir)
     if not has_own_model(shop_id, root):
         raise ValueError(f"shop {shop_id} has no examples of its own (shops/{shop_id}/data/nlu/*.yml)")
     target = shop_model_path(shop_id, root, config, models_dir)
