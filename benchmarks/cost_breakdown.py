@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 # A sample belongs to the innermost phase on its stack: (phase, function names that mark it).
 RASA_PHASES: Sequence[Tuple[str, Sequence[str]]] = (
-    ("channel: signature and checks", ("signing.py:problem", "parse_event")),
+    ("channel: signature and checks", ("signing.py:problem", "read_body", "check_event")),
     ("channel: store the message", ("_store_inbound",)),
     ("channel: store replies (+ tracker)", ("_store_replies",)),
     ("buyer lock and order", ("hold", "wait_for_predecessor", "turn", "LockStore.lock", "LockStore.issue_ticket")),

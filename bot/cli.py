@@ -18,12 +18,10 @@ from bot.nlu import evaluation as ev
 from bot.nlu.priors import IntentMixError, shop_mix
 from bot.nlu.training import (
     ensure_model,
-    ensure_shop_model,
     ensure_shop_models,
     has_own_model,
     model_path,
     rasa_bin,
-    shop_model_path,
 )
 from bot.seed import (
     DEMO_LOGINS,
@@ -114,17 +112,14 @@ def cmd_train(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
-        target = shop_model_path(shop_id, config=args.config)
     else:
-        target = model_path(config=args.config)
+        shop_id = None
+    target = model_path(config=args.config, shop_id=shop_id)
     if target.exists() and not args.force:
         print(f"model is up to date: {target.relative_to(settings.ROOT)}")
         return 0
     started = time.monotonic()
-    if args.shop:
-        path = ensure_shop_model(shop_id, config=args.config, force=args.force)
-    else:
-        path = ensure_model(config=args.config, force=args.force)
+    path = ensure_model(config=args.config, force=args.force, shop_id=shop_id)
     print(f"trained {path.relative_to(settings.ROOT)} in {time.monotonic() - started:.0f}s")
     return 0
 

@@ -72,28 +72,35 @@ def sender_key(event: Dict[str, Any]) -> str:
     return f"{event['shop_id']}/{event['buyer_id']}"
 
 
-def claimed_shop(body: bytes) -> Optional[str]:
-    """The shop an event names, read before its signature is checked only to choose the key it
-    must be signed with: a shop with a key of its own accepts only events signed with it."""
-    try:
-        shop_id = json.loads(body).get("shop_id")
-    except (ValueError, AttributeError, RecursionError):  # not JSON, not an object: parse_event says so once signed
-        return None
-    return shop_id if isinstance(shop_id, str) and is_shop(shop_id) else None
-
-
-def parse_event(body: bytes) -> Dict[str, Any]:
-    """Check one inbound event; raises BadEvent with the HTTP status and a reason."""
+def read_body(body: bytes) -> Any:
+    """The body's JSON, within the size an event may have; raises BadEvent."""
     if len(body) > MAX_BODY_BYTES:
         raise BadEvent(413, f"body too large: {len(body)} bytes, the limit is {MAX_BODY_BYTES}")
     try:
-        event = json.loads(body.decode("utf-8"))
+        return json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
         raise BadEvent(400, "body is not UTF-8") from None
     except json.JSONDecodeError as exc:
         raise BadEvent(400, f"body is not valid JSON: {exc.msg} at position {exc.pos}") from None
     except (ValueError, RecursionError):  # numbers of thousands of digits, nesting thousands deep
         raise BadEvent(400, "body is not valid JSON: a number or nesting beyond what an event holds") from None
+
+
+def claimed_shop(event: Any) -> Optional[str]:
+    """The shop a (not yet checked) event names, read before its signature is checked only to
+    choose the key it must be signed with: a shop with a key of its own accepts only events
+    signed with it."""
+    shop_id = event.get("shop_id") if isinstance(event, dict) else None
+    return shop_id if isinstance(shop_id, str) and is_shop(shop_id) else None
+
+
+def parse_event(body: bytes) -> Dict[str, Any]:
+    """Check one inbound event; raises BadEvent with the HTTP status and a reason."""
+    return check_event(read_body(body))
+
+
+def check_event(event: Any) -> Dict[str, Any]:
+    """Check a decoded event (read_body); raises BadEvent."""
     if not isinstance(event, dict):
         raise BadEvent(400, "body must be a JSON object")
     for field in ("message_id", "shop_id", "buyer_id", "type"):
@@ -314,13 +321,19 @@ class ConsoleInput(InputChannel):
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             body = request.body or b""
-            unsigned = signing.problem(settings.secret("webhook", claimed_shop(body)), request.headers, body)
+            try:  # read once: the shop it names picks the key, and the checks follow the signature's
+                decoded, unreadable = read_body(body), None
+            except BadEvent as exc:
+                decoded, unreadable = None, exc
+            unsigned = signing.problem(settings.secret("webhook", claimed_shop(decoded)), request.headers, body)
             if unsigned:
                 # Logged without the body: an unsigned request is not to be trusted or kept.
                 logger.warning("rejected unsigned console request from %s: %s", request.ip, unsigned)
                 return response.json({"error": unsigned}, status=401)
             try:
-                event = parse_event(body)
+                if unreadable is not None:
+                    raise unreadable
+                event = check_event(decoded)
             except BadEvent as exc:
                 logger.info("rejected console event: %s", exc.reason)
                 return response.json({"error": exc.reason}, status=exc.status)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bot import settings
 from bot.nlu.evaluation import load_holdout, predict, score
-from bot.nlu.training import has_own_model, shop_config, shop_model_path
+from bot.nlu.training import has_own_model, model_path, shop_config
 from bot.store.db import session_scope
 from bot.store.models import Conversation, Message
 from tests.helpers import console_event, console_post, new_buyer
@@ -27,7 +27,7 @@ TEA_SPLIT = "tests/nlu/shops/shiye.yml"
 
 def test_only_a_shop_with_examples_of_its_own_gets_a_model():
     assert has_own_model(TEA) and not has_own_model(SHIRTS)
-    assert shop_model_path(TEA).name.startswith(f"xiaoer-{TEA}-")
+    assert model_path(shop_id=TEA).name.startswith(f"xiaoer-{TEA}-")
 
 
 def test_the_shop_config_adds_the_shops_words_and_mix(tmp_path: Path):

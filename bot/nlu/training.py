@@ -67,9 +67,20 @@ def _where(root: Optional[Path], config: Optional[str], models_dir: Optional[Pat
     return root or settings.ROOT, config or settings.NLU_CONFIG, models_dir or settings.MODELS_DIR
 
 
-def model_path(root: Optional[Path] = None, config: Optional[str] = None, models_dir: Optional[Path] = None) -> Path:
+def model_path(
+    root: Optional[Path] = None,
+    config: Optional[str] = None,
+    models_dir: Optional[Path] = None,
+    shop_id: Optional[str] = None,
+) -> Path:
+    """Where the model for the current inputs is (with a shop: that shop's own model)."""
     root, config, models_dir = _where(root, config, models_dir)
-    name = MODEL_PREFIX + fingerprint(training_inputs(root, config), extra=config)
+    if shop_id is None:
+        name = MODEL_PREFIX + fingerprint(training_inputs(root, config), extra=config)
+    else:
+        name = f"{MODEL_PREFIX}{shop_id}-" + fingerprint(
+            _shop_inputs(shop_id, root, config), f"{config} shop:{shop_id}"
+        )
     return models_dir / f"{name}.tar.gz"
 
 
@@ -83,10 +94,14 @@ def ensure_model(
     models_dir: Optional[Path] = None,
     force: bool = False,
     quiet: bool = False,
+    shop_id: Optional[str] = None,
 ) -> Path:
-    """The trained model for the current inputs, training it if there is none."""
+    """The trained model for the current inputs, training it if there is none; with a shop, that
+    shop's own (the shared data and its own, below)."""
     root, config, models_dir = _where(root, config, models_dir)
-    target = model_path(root, config, models_dir)
+    if shop_id is not None and not has_own_model(shop_id, root):
+        raise ValueError(f"shop {shop_id} has no examples of its own (shops/{shop_id}/data/nlu/*.yml)")
+    target = model_path(root, config, models_dir, shop_id)
     if target.exists() and not force:
         return target
     try:  # a label a trainer saved must not break training: say which line to fix
@@ -94,8 +109,14 @@ def ensure_model(
     except TrainerFileError as err:
         raise RuntimeError(str(err)) from None
     models_dir.mkdir(parents=True, exist_ok=True)
-    print(f"Training the model ({config}) …", flush=True)
-    _rasa_train(root, root / config, [root / "data"], target, quiet)
+    if shop_id is None:
+        print(f"Training the model ({config}) …", flush=True)
+        _rasa_train(root, root / config, [root / "data"], target, quiet)
+        return target
+    print(f"Training {shop_id}'s own model ({config} + shops/{shop_id}/data) …", flush=True)
+    with tempfile.TemporaryDirectory(prefix=f"xiaoer-{shop_id}-") as folder:
+        generated = shop_config(shop_id, root, config, Path(folder))
+        _rasa_train(root, generated, [root / "data", shop_data_dir(shop_id, root) / "nlu"], target, quiet)
     return target
 
 
@@ -127,7 +148,7 @@ def _rasa_train(root: Path, config: Path, data: List[Path], target: Path, quiet:
 
 def ensure_shop_models(shop_ids: Iterable[str], quiet: bool = False) -> Dict[str, Path]:
     """The own models of those shops that have one, trained where missing: {shop_id: model}."""
-    return {shop_id: ensure_shop_model(shop_id, quiet=quiet) for shop_id in shop_ids if has_own_model(shop_id)}
+    return {shop_id: ensure_model(quiet=quiet, shop_id=shop_id) for shop_id in shop_ids if has_own_model(shop_id)}
 
 
 def shop_data_dir(shop_id: str, root: Optional[Path] = None) -> Path:
@@ -142,14 +163,6 @@ def has_own_model(shop_id: str, root: Optional[Path] = None) -> bool:
 def _shop_inputs(shop_id: str, root: Path, config: str) -> List[Path]:
     own = sorted(p for p in shop_data_dir(shop_id, root).rglob("*") if p.is_file())
     return training_inputs(root, config) + own + [root / "shops" / shop_id / "shop.yml"]
-
-
-def shop_model_path(
-    shop_id: str, root: Optional[Path] = None, config: Optional[str] = None, models_dir: Optional[Path] = None
-) -> Path:
-    root, config, models_dir = _where(root, config, models_dir)
-    digest = fingerprint(_shop_inputs(shop_id, root, config), extra=f"{config} shop:{shop_id}")
-    return models_dir / f"{MODEL_PREFIX}{shop_id}-{digest}.tar.gz"
 
 
 def shop_config(shop_id: str, root: Path, config: str, folder: Path) -> Path:
@@ -171,29 +184,6 @@ def shop_config(shop_id: str, root: Path, config: str, folder: Path) -> Path:
     path = folder / "config.yml"
     path.write_text(yaml.safe_dump(pipeline_config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
-
-
-def ensure_shop_model(
-    shop_id: str,
-    root: Optional[Path] = None,
-    config: Optional[str] = None,
-    models_dir: Optional[Path] = None,
-    force: bool = False,
-    quiet: bool = False,
-) -> Path:
-    """The shop's own model for the current inputs, training it if there is none."""
-    root, config, models_dir = _where(root, config, models_dir)
-    if not has_own_model(shop_id, root):
-        raise ValueError(f"shop {shop_id} has no examples of its own (shops/{shop_id}/data/nlu/*.yml)")
-    target = shop_model_path(shop_id, root, config, models_dir)
-    if target.exists() and not force:
-        return target
-    models_dir.mkdir(parents=True, exist_ok=True)
-    print(f"Training {shop_id}'s own model ({config} + shops/{shop_id}/data) …", flush=True)
-    with tempfile.TemporaryDirectory(prefix=f"xiaoer-{shop_id}-") as folder:
-        generated = shop_config(shop_id, root, config, Path(folder))
-        _rasa_train(root, generated, [root / "data", shop_data_dir(shop_id, root) / "nlu"], target, quiet)
-    return target
 
 
 # --- how far a training run has got, read from what `xiaoer train` and `rasa train` print --------
